@@ -1,0 +1,31 @@
+"""Every custom search attribute of the product, declared once.
+
+The workflows upsert them, the stack registers them with the dev server, and operators filter
+on them in the Temporal UI. They carry no personal data: never a name, e-mail, phone or CVR.
+"""
+
+from temporalio.common import SearchAttributeKey
+
+CASE_TYPE = SearchAttributeKey.for_keyword("CaseType")
+DEPARTMENTS = SearchAttributeKey.for_keyword_list("Departments")
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+CONTACT_DEADLINE = SearchAttributeKey.for_datetime("ContactDeadline")
+CONTACT_BREACHED = SearchAttributeKey.for_bool("ContactBreached")
+
+ALL = (CASE_TYPE, DEPARTMENTS, CASE_STATUS, CONTACT_DEADLINE, CONTACT_BREACHED)
+
+# The name the `temporal` CLI uses for each indexed value type.
+CLI_TYPE_NAMES = {
+    "KEYWORD": "Keyword",
+    "KEYWORD_LIST": "KeywordList",
+    "DATETIME": "Datetime",
+    "BOOL": "Bool",
+    "INT": "Int",
+    "TEXT": "Text",
+    "FLOAT": "Double",
+}
+
+
+def cli_type(key: SearchAttributeKey) -> str:
+    """The type name `temporal operator search-attribute create --type` expects for *key*."""
+    return CLI_TYPE_NAMES[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]

@@ -1,0 +1,69 @@
+"""One settings class for every process (worker, starter, stack, tests).
+
+Read from environment variables prefixed ``ERHVERV_`` (and an optional ``.env`` file), so the
+same code runs against the embedded development stack and against a real Temporal cluster,
+a managed Postgres and a real SMTP server with no code change. See README "Configuration".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import EmailStr, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ERHVERV_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "erhvervssag"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    temporal_ui_port: int = 8233
+
+    # Postgres (SQLAlchemy async URL, asyncpg driver)
+    database_url: str = "postgresql+asyncpg://erhverv@127.0.0.1:55432/erhverv"
+
+    # SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = 30.0
+
+    # Letters
+    mail_from: str = "Erhvervsservice <erhvervsservice@kommune.example>"
+    message_id_domain: str = "erhvervssag.kommune.example"
+    municipality_name: str = "Aalborg Kommune"
+    caseworker_team_email: EmailStr = "sagsbehandlere@kommune.example"
+    team_lead_email: EmailStr = "teamleder@kommune.example"
+
+    # Working-day calendar: municipal closing days (bridge days) besides the public holidays,
+    # e.g. ERHVERV_CLOSING_DAYS='["2026-05-15"]'
+    closing_days: list[date] = Field(default_factory=list)
+
+    # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
+    caseworkers_file: Path = ROOT / "config" / "caseworkers.json"
+
+    # Embedded development stack
+    state_dir: Path = ROOT / ".state"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
