@@ -1,0 +1,78 @@
+"""The letter activity: every letter is sent exactly once in effect.
+
+The outbox row keyed by (case_id, letter_key) is written first; then, holding that row's lock,
+the activity checks `sent_at`, sends, and records `sent_at`. A retry after a recorded send
+sends nothing. A worker that dies between the SMTP send and the commit makes the retry send the
+same message again with the *same* deterministic Message-ID, which receiving systems (and
+people) recognise as one letter: that is the remaining window, and it is as small as SMTP
+allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.models import OutboxLetter
+from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
+from mail.render import render_letter
+from schemas.letters import LetterRequest, LetterResult
+from settings import Settings
+
+
+def message_id_for(case_id: str, letter_key: str, domain: str) -> str:
+    """Deterministic Message-ID: the same letter always carries the same id."""
+    return f"<{case_id}.{letter_key}@{domain}>"
+
+
+class LetterActivities:
+    def __init__(self, sessions: async_sessionmaker, channel: LetterChannel, settings: Settings):
+        self.sessions = sessions
+        self.channel = channel
+        self.settings = settings
+
+    @activity.defn(name="send_letter")
+    async def send_letter(self, request: LetterRequest) -> LetterResult:
+        subject, body = render_letter(request.kind, request.facts)
+        message_id = message_id_for(request.case_id, request.letter_key, self.settings.message_id_domain)
+        key = (OutboxLetter.case_id == request.case_id) & (OutboxLetter.letter_key == request.letter_key)
+        async with self.sessions.begin() as session:
+            await session.execute(
+                insert(OutboxLetter)
+                .values(
+                    case_id=request.case_id,
+                    letter_key=request.letter_key,
+                    kind=request.kind.value,
+                    recipients=[str(r) for r in request.to],
+                    subject=subject,
+                    body=body,
+                    message_id=message_id,
+                    send_attempts=0,
+                )
+                .on_conflict_do_nothing(index_elements=[OutboxLetter.case_id, OutboxLetter.letter_key])
+            )
+        async with self.sessions.begin() as session:
+            row = (await session.scalars(select(OutboxLetter).where(key).with_for_update())).one()
+            log = {"case_id": request.case_id, "letter_key": request.letter_key, "kind": row.kind}
+            if row.sent_at is not None:
+                activity.logger.info("letter already sent; not sending again", extra=log)
+                return LetterResult(message_id=row.message_id, already_sent=True)
+            row.send_attempts += 1
+            # The stored text wins: a retry sends exactly what the first attempt rendered.
+            letter = OutgoingLetter(row.message_id, list(row.recipients), row.subject, row.body)
+            try:
+                await self.channel.deliver(letter)
+            except RecipientRefused as exc:
+                raise ApplicationError(
+                    f"letter {request.letter_key} was refused by the mail server: {exc}",
+                    type="RecipientRefused",
+                    non_retryable=True,
+                ) from exc
+            row.sent_at = datetime.now(timezone.utc)
+            activity.logger.info("letter sent", extra=log)
+            return LetterResult(message_id=row.message_id, already_sent=False)

@@ -1,0 +1,79 @@
+"""Activities that read configuration and write the case projection and audit trail.
+
+Every write is safe to repeat: the projection is an upsert that only moves forward in
+`version`, audit events are insert-or-ignore on (case_id, seq), and both happen in one
+transaction so a record is never half-written.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+
+from db.models import Case, CaseEvent as CaseEventRow, CaseworkerRow
+from schemas.case import CaseEvent, CaseProjection, Caseworker, CaseSetup
+from settings import Settings
+
+
+class CaseRecord(BaseModel):
+    """One projection write together with the audit events that led to it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    projection: CaseProjection
+    events: list[CaseEvent]
+
+
+class RecordActivities:
+    def __init__(self, sessions: async_sessionmaker, settings: Settings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+
+    @activity.defn(name="load_case_setup")
+    async def load_case_setup(self) -> CaseSetup:
+        """The caseworker directory and calendar configuration, as of the case's start."""
+        async with self.sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(CaseworkerRow).where(CaseworkerRow.active).order_by(CaseworkerRow.id)
+                )
+            ).all()
+        s = self.settings
+        return CaseSetup(
+            caseworkers=[
+                Caseworker.model_validate(
+                    {c: getattr(row, c) for c in Caseworker.model_fields}, strict=False
+                )
+                for row in rows
+            ],
+            closing_days=list(s.closing_days),
+            caseworker_team_email=s.caseworker_team_email,
+            team_lead_email=s.team_lead_email,
+            municipality_name=s.municipality_name,
+        )
+
+    @activity.defn(name="record_case")
+    async def record_case(self, record: CaseRecord) -> None:
+        row = record.projection.model_dump()
+        async with self.sessions.begin() as session:
+            stmt = insert(Case).values(**row)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[Case.case_id],
+                set_={k: stmt.excluded[k] for k in row if k != "case_id"},
+                where=Case.version < stmt.excluded.version,
+            )
+            await session.execute(stmt)
+            if record.events:
+                await session.execute(
+                    insert(CaseEventRow)
+                    .values([e.model_dump() for e in record.events])
+                    .on_conflict_do_nothing(index_elements=[CaseEventRow.case_id, CaseEventRow.seq])
+                )
+        activity.logger.info(
+            "case recorded",
+            extra={"case_id": record.projection.case_id, "version": record.projection.version,
+                   "events": [e.kind for e in record.events]},
+        )

@@ -1,0 +1,76 @@
+"""SQLAlchemy models: the projection of every case, its audit trail, the letter outbox and the
+caseworker directory. The workflow is the source of truth; these tables are written by
+idempotent activities and read by lists, reports and people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, Boolean, DateTime, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+TS = DateTime(timezone=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    case_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    case_type: Mapped[str] = mapped_column(String(40), index=True)
+    departments: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    status: Mapped[str] = mapped_column(String(40), index=True)
+    company_cvr: Mapped[str] = mapped_column(String(8), index=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(TS)
+    contact_deadline: Mapped[datetime] = mapped_column(TS)
+    caseworker_id: Mapped[str | None] = mapped_column(String(16))
+    contacted_at: Mapped[datetime | None] = mapped_column(TS)
+    contact_breached: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class CaseEvent(Base):
+    __tablename__ = "case_events"
+
+    case_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60), index=True)
+    at: Mapped[datetime] = mapped_column(TS)
+    data: Mapped[dict] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class OutboxLetter(Base):
+    __tablename__ = "outbox"
+
+    case_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    letter_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(TS)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseworkerRow(Base):
+    __tablename__ = "caseworkers"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str] = mapped_column(String(20))
+    departments: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())

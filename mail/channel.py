@@ -1,0 +1,63 @@
+"""The letter channel seam. E-mail over SMTP today; a Digital Post channel can stand beside it
+(binding letters such as decisions must go through Digital Post in production)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from datetime import datetime, timezone
+from typing import Protocol
+
+import aiosmtplib
+
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class OutgoingLetter:
+    message_id: str
+    recipients: list[str]
+    subject: str
+    body: str
+
+
+class RecipientRefused(Exception):
+    """The channel permanently refused the recipients (retrying will not help)."""
+
+
+class LetterChannel(Protocol):
+    async def deliver(self, letter: OutgoingLetter) -> None: ...
+
+
+class EmailChannel:
+    """Real SMTP over the wire (aiosmtplib): the sink in development, a relay in production."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def build(self, letter: OutgoingLetter) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.mail_from
+        message["To"] = ", ".join(letter.recipients)
+        message["Subject"] = letter.subject
+        message["Message-ID"] = letter.message_id
+        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message.set_content(letter.body, charset="utf-8")
+        return message
+
+    async def deliver(self, letter: OutgoingLetter) -> None:
+        s = self.settings
+        try:
+            await aiosmtplib.send(
+                self.build(letter),
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                start_tls=s.smtp_starttls,
+                use_tls=s.smtp_use_tls,
+                timeout=s.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise RecipientRefused(f"{len(exc.recipients)} recipient(s) refused") from exc

@@ -1,0 +1,63 @@
+"""The worker: builds the clients once and registers the case workflow and activity classes.
+
+Run it alone against any Temporal cluster, Postgres and SMTP server (see README), or let
+`python -m stack up` start it beside the embedded development stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.letters import LetterActivities
+from activities.records import RecordActivities
+from db.session import make_engine, make_sessionmaker
+from log_setup import configure_logging
+from mail.channel import EmailChannel, LetterChannel
+from settings import Settings, get_settings
+from temporal_client import connect
+from workflows.case import CaseWorkflow
+
+WORKFLOWS = [CaseWorkflow]
+
+
+def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list:
+    records = RecordActivities(sessions, settings)
+    letters = LetterActivities(sessions, channel, settings)
+    return [records.load_case_setup, records.record_case, letters.send_letter]
+
+
+def build_worker(client: Client, sessions, channel: LetterChannel, settings: Settings) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_for(sessions, channel, settings),
+    )
+
+
+async def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    log = structlog.get_logger("worker")
+    client = await connect(settings)
+    engine = make_engine(settings.database_url)
+    worker = build_worker(client, make_sessionmaker(engine), EmailChannel(settings), settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", task_queue=settings.temporal_task_queue,
+             temporal=settings.temporal_address, namespace=settings.temporal_namespace)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
