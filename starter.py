@@ -4,7 +4,6 @@
     python starter.py list                                 # cases from the Postgres projection
     python starter.py show BYG-2026-00123                  # one case's live state (query)
     python starter.py assign BYG-2026-00123 mkj            # an officer assigns the caseworker
-    python starter.py mail                                 # letters in the dev stack's mail sink
 
 Settings come from ERHVERV_* environment variables (see settings.py and the README).
 """
@@ -130,27 +129,6 @@ def list_cases(limit: int = 50):
         console.print(table)
 
     run(go())
-
-
-@app.command()
-def mail(index: Annotated[int | None, typer.Argument(help="show letter number N in full")] = None):
-    """List the letters in the development stack's mail sink (or show one in full)."""
-    from stack.smtp_sink import read_mails
-
-    mails = read_mails(get_settings().state_dir / "mail")
-    if index is None:
-        table = Table("#", "To", "Subject", "Message-ID")
-        for i, m in enumerate(mails, 1):
-            table.add_row(str(i), ", ".join(m.to), m.subject, m.message_id)
-        console.print(table)
-        return
-    if not 1 <= index <= len(mails):
-        console.print(f"[red]There are {len(mails)} letters; choose 1 to {len(mails)}.[/red]")
-        raise typer.Exit(1)
-    m = mails[index - 1]
-    console.print(f"[bold]To:[/bold] {', '.join(m.to)}\n[bold]Subject:[/bold] {m.subject}\n"
-                  f"[bold]Message-ID:[/bold] {m.message_id}\n")
-    console.print(m.body, markup=False, highlight=False)
 
 
 if __name__ == "__main__":

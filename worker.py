@@ -7,6 +7,8 @@ Run it alone against any Temporal cluster, Postgres and SMTP server (see README)
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
 
 import structlog
@@ -63,3 +65,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # The SDK's core threads can outlive interpreter shutdown and abort it
+    # (temporalio/sdk-python#300); the worker has shut down cleanly at this point.
+    logging.shutdown()
+    os._exit(0)

@@ -1,0 +1,283 @@
+"""`python -m stack up`: Postgres, Temporal, the SMTP sink and the worker in one command.
+
+`python -m stack mails` lists what the SMTP sink has received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+
+from settings import ROOT, Settings, get_settings
+from stack.dev import DevStack, running_stack
+from stack.errors import PortInUseError, StackError
+from stack.smtp_sink import read_mails
+from stack.worker import WorkerProcess
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+SETTING_FOR_PART = {
+    "Temporal (gRPC)": "ERHVERV_TEMPORAL_ADDRESS",
+    "Temporal (Web UI)": "ERHVERV_TEMPORAL_UI_PORT",
+    "Postgres": "ERHVERV_DATABASE_URL",
+    "the SMTP sink": "ERHVERV_SMTP_PORT",
+}
+
+
+_IMPORTED_AT = time.monotonic()
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Python's own start-up included, on Linux)."""
+    try:
+        started = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - started / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED_AT
+
+
+def _stack_options(settings: Settings) -> dict[str, Any]:
+    """`running_stack` options from the settings; refuse settings that point elsewhere."""
+    host, _, port = settings.temporal_address.rpartition(":")
+    if not port.isdigit():
+        raise StackError(f"ERHVERV_TEMPORAL_ADDRESS must be host:port, not {port!r}.")
+    url = make_url(settings.database_url)
+    for setting, value in (
+        ("ERHVERV_TEMPORAL_ADDRESS", host),
+        ("ERHVERV_DATABASE_URL", url.host or "127.0.0.1"),
+        ("ERHVERV_SMTP_HOST", settings.smtp_host),
+    ):
+        if value not in LOCAL_HOSTS:
+            raise StackError(
+                f"{setting} points at {value!r}; the embedded stack runs on "
+                "127.0.0.1 only. Unset it to use the stack."
+            )
+    ports = {
+        "ERHVERV_TEMPORAL_ADDRESS": int(port),
+        "ERHVERV_TEMPORAL_UI_PORT": settings.temporal_ui_port,
+        "ERHVERV_DATABASE_URL": url.port or 5432,
+        "ERHVERV_SMTP_PORT": settings.smtp_port,
+    }
+    if len(set(ports.values())) < len(ports):
+        raise StackError(f"Two settings name the same port: {ports}. Give each part its own.")
+    return {
+        "temporal_port": int(port),
+        "ui_port": settings.temporal_ui_port,
+        "pg_port": url.port or 5432,
+        "smtp_port": settings.smtp_port,
+        "pg_user": url.username or "erhverv",
+        "pg_database": url.database or "erhverv",
+        "namespace": settings.temporal_namespace,
+    }
+
+
+def _worker_env(dev: DevStack, settings: Settings) -> dict[str, str]:
+    return os.environ | {
+        "ERHVERV_TEMPORAL_ADDRESS": dev.temporal_address,
+        "ERHVERV_TEMPORAL_NAMESPACE": dev.temporal.namespace,
+        "ERHVERV_TEMPORAL_TLS": "false",
+        "ERHVERV_DATABASE_URL": dev.database_url,
+        "ERHVERV_SMTP_HOST": dev.smtp.host,
+        "ERHVERV_SMTP_PORT": str(dev.smtp.port),
+        "ERHVERV_SMTP_STARTTLS": "false",
+        "ERHVERV_SMTP_USE_TLS": "false",
+        "ERHVERV_STATE_DIR": str(dev.state_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def _prepare_database(url: str, caseworkers: Path) -> None:
+    from db.migrate import upgrade
+    from db.seed import seed_caseworkers
+
+    if not caseworkers.exists():
+        raise StackError(
+            f"The caseworker file {caseworkers} does not exist (setting ERHVERV_CASEWORKERS_FILE)."
+        )
+    await upgrade(url)
+    await seed_caseworkers(url, caseworkers)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _panel(
+    dev: DevStack,
+    worker: WorkerProcess,
+    settings: Settings,
+    timings: dict[str, float],
+    total: float,
+) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold cyan", no_wrap=True)
+    grid.add_column()
+    grid.add_row("Temporal UI", dev.temporal.ui_url)
+    grid.add_row(
+        "Temporal gRPC",
+        f"{dev.temporal_address}  (namespace {dev.temporal.namespace}, "
+        f"task queue {settings.temporal_task_queue})",
+    )
+    grid.add_row("Postgres", dev.database_url)
+    grid.add_row(
+        "Mails",
+        f"{_rel(dev.mail_dir)}/  one .eml file per mail received on "
+        f"{dev.smtp.host}:{dev.smtp.port} (nothing is sent on). Read them with "
+        "[bold].venv/bin/python -m stack mails[/] or any mail client/editor.",
+    )
+    grid.add_row("Worker log", f"{_rel(worker.log_file)}  (pid {worker.pid})")
+    grid.add_row("Other logs", f"{_rel(dev.log_dir)}/  (temporal.log, postgres.log)")
+    grid.add_row(
+        "Start a case", "[bold].venv/bin/python starter.py start examples/case-building.json[/]"
+    )
+    grid.add_row("Stop", "Ctrl-C (stops worker, SMTP sink, Temporal, Postgres)")
+    parts = ", ".join(f"{name} {secs:.2f} s" for name, secs in timings.items())
+    grid.add_row("Start-up", f"[bold green]{total:.1f} s[/] in all  ({parts})")
+    return Panel(
+        grid, title="Erhvervssag development stack is running", border_style="green", expand=False
+    )
+
+
+_stop_requested_at: list[float] = []
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """First SIGINT/SIGTERM: shut down; ignore further ones while stopping."""
+    _stop_requested_at.append(time.monotonic())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _serve(dev: DevStack, worker: WorkerProcess) -> None:
+    """Block until a signal, or fail if the worker or Temporal dies."""
+    while True:
+        time.sleep(0.5)
+        if (code := worker.returncode) is not None:
+            raise StackError(
+                f"The worker exited with code {code}; end of {worker.log_file}:\n"
+                f"{worker.log_tail()}"
+            )
+        if not dev.temporal.running:
+            raise StackError(f"The Temporal dev server stopped; see {dev.temporal.log_file}")
+
+
+@app.command()
+def up() -> None:
+    """Start the whole development stack and run until Ctrl-C."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    settings = get_settings()
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+    logging.getLogger("stack").setLevel(settings.log_level.upper())
+    step = "reading settings"
+    try:
+        options = _stack_options(settings)
+        step = "starting Postgres, Temporal and the SMTP sink"
+        with ExitStack() as cleanup:
+            with console.status(f"{step.capitalize()} …"):
+                dev = cleanup.enter_context(running_stack(settings.state_dir, **options))
+            timings = dict(dev.startup_seconds)
+            step = "running migrations and seeding caseworkers"
+            began = time.monotonic()
+            with console.status(f"{step.capitalize()} …"):
+                asyncio.run(_prepare_database(dev.database_url, settings.caseworkers_file))
+            timings["migrations"] = time.monotonic() - began
+            step = "starting the worker"
+            worker = WorkerProcess(
+                ROOT / "worker.py",
+                dev.log_dir / "worker.log",
+                _worker_env(dev, settings),
+                cwd=ROOT,
+                pid_file=dev.state_dir / "worker.pid",
+            )
+            cleanup.callback(worker.stop)
+            with console.status(f"{step.capitalize()} …"):
+                worker.start()
+                asyncio.run(
+                    worker.wait_ready(
+                        dev.temporal_address, dev.temporal.namespace, settings.temporal_task_queue
+                    )
+                )
+            timings["worker"] = worker.startup_seconds or 0.0
+            console.print(_panel(dev, worker, settings, timings, _process_age()))
+            step = "running"
+            try:
+                _serve(dev, worker)
+            finally:
+                console.print("Stopping: worker, SMTP sink, Temporal, Postgres …")
+    except KeyboardInterrupt:
+        began = _stop_requested_at[0] if _stop_requested_at else time.monotonic()
+        console.print(f"[green]Stopped[/] in {time.monotonic() - began:.1f} s.")
+    except PortInUseError as err:
+        setting = SETTING_FOR_PART.get(err.part, "the matching ERHVERV_* setting")
+        console.print(
+            f"[red bold]Could not start:[/] {err} Stop whatever uses it, or choose "
+            f"another port with {setting}. Everything that had started was stopped."
+        )
+        raise typer.Exit(1) from None
+    except StackError as err:
+        console.print(f"[red bold]Failed while {step}:[/] {err}")
+        if step != "reading settings":
+            console.print("Everything that had started was stopped.")
+        raise typer.Exit(1) from None
+    except Exception:  # noqa: BLE001 - unexpected: show the traceback, exit 1
+        console.print(
+            f"[red bold]Failed while {step}[/] (everything that had started was stopped):"
+        )
+        console.print_exception()
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def mails(
+    last: int = typer.Option(0, "--last", "-n", help="Also print the bodies of the last N mails."),
+) -> None:
+    """List the mails the SMTP sink has stored (newest last)."""
+    mail_dir = get_settings().state_dir / "mail"
+    received = read_mails(mail_dir)
+    table = Table(title=f"{len(received)} mails in {_rel(mail_dir)}")
+    table.add_column("received (UTC)", no_wrap=True)
+    table.add_column("to")
+    table.add_column("subject")
+    table.add_column("file", no_wrap=True)
+    for mail in received:
+        table.add_row(
+            f"{mail.received_at:%Y-%m-%d %H:%M:%S}",
+            escape(", ".join(mail.to)),
+            escape(mail.subject),
+            mail.path.name,
+        )
+    console.print(table)
+    for mail in received[-last:] if last else []:
+        console.print(Panel(Text(mail.body), title=escape(mail.subject), subtitle=mail.path.name))
+
+
+if __name__ == "__main__":
+    app()

