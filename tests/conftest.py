@@ -13,6 +13,10 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+
+from schemas import search_attributes as sa
 from schemas.intake import CaseIntake
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -26,12 +30,24 @@ def binary(name: str) -> str:
     return path
 
 
-@pytest_asyncio.fixture(scope="session")
+async def register_search_attributes(client: Client) -> None:
+    """The product's search attributes, from the one module that declares them."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in sa.ALL},
+        )
+    )
+
+
+@pytest_asyncio.fixture
 async def time_env():
+    """A fresh time-skipping server per test: each test's clock starts at today's date."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    await register_search_attributes(env.client)
     try:
         yield env
     finally:

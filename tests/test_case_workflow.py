@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+
+from dateutil.easter import easter
 
 import pytest
 from temporalio import activity
@@ -24,12 +26,14 @@ from tests.conftest import CPH, make_intake
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
 
-# Received Tuesday 23 March 2027, the week before Easter: Maundy Thursday 25/3, Good Friday 26/3
-# and Easter Monday 29/3 are closed. Working days after receipt: Wed 24, Tue 30, Wed 31,
-# Thu 1 April (4th: the reminder at its end), Fri 2 April (5th: the deadline at its end).
-RECEIVED = datetime(2027, 3, 23, 10, 0, tzinfo=CPH)
-REMINDER = datetime(2027, 4, 1, 23, 59, 59, 999999, tzinfo=CPH)
-DEADLINE = datetime(2027, 4, 2, 23, 59, 59, 999999, tzinfo=CPH)
+# Received on the Tuesday of Holy Week next year (always in the future for the test server's
+# clock, which starts today). Maundy Thursday, Good Friday and Easter Monday are closed, so the
+# working days after receipt are Wednesday, then Tuesday to Friday after Easter: the reminder
+# at the end of Thursday (4th), the deadline at the end of Friday (5th) after Easter Sunday.
+EASTER = easter(date.today().year + 1)
+RECEIVED = datetime.combine(EASTER - timedelta(days=5), time(10, 0), tzinfo=CPH)
+REMINDER = datetime.combine(EASTER + timedelta(days=4), time(23, 59, 59, 999999), tzinfo=CPH)
+DEADLINE = datetime.combine(EASTER + timedelta(days=5), time(23, 59, 59, 999999), tzinfo=CPH)
 
 ROSTER = [
     Caseworker(id="mkj", name="Mette Kjær Jensen", email="mkj@kommune.example", phone="99311111",
@@ -208,4 +212,4 @@ async def test_search_attributes_and_details_carry_no_personal_data(time_env, ca
         assert all(personal not in v for v in values)
         assert personal not in details
         assert personal not in handle.id
-    assert "Contact deadline:** 2027-04-02 23:59" in details
+    assert f"Contact deadline:** {DEADLINE:%Y-%m-%d} 23:59" in details
