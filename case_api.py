@@ -27,7 +27,9 @@ def parse_intake(raw: str | bytes) -> CaseIntake:
     try:
         return parse_intake_json(raw)
     except ValidationError as err:
-        raise CaseError(f"The case was not started; the intake has errors:\n{describe(err)}") from None
+        raise CaseError(
+            f"The case was not started; the intake has errors:\n{describe(err)}"
+        ) from None
 
 
 async def start_case(client: Client, intake: CaseIntake, task_queue: str) -> WorkflowHandle:

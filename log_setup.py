@@ -34,8 +34,16 @@ def _temporal_context(_, __, event_dict: dict) -> dict:
         }
     for source in (wf, act):
         if source:
-            for key in ("workflow_id", "run_id", "workflow_run_id", "workflow_type",
-                        "activity_id", "activity_type", "attempt", "task_queue"):
+            for key in (
+                "workflow_id",
+                "run_id",
+                "workflow_run_id",
+                "workflow_type",
+                "activity_id",
+                "activity_type",
+                "attempt",
+                "task_queue",
+            ):
                 if key in source:
                     event_dict.setdefault(key, source[key])
     for key in ("case_id", "letter_key", "kind", "version", "events"):

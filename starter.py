@@ -41,8 +41,10 @@ def run(coro):
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(1) from None
     except (ConnectionError, OSError, RuntimeError) as err:
-        console.print(f"[red]Could not reach a service: {err}[/red]\n"
-                      "Is the stack running (./dev up), or are ERHVERV_* settings right?")
+        console.print(
+            f"[red]Could not reach a service: {err}[/red]\n"
+            "Is the stack running (./dev up), or are ERHVERV_* settings right?"
+        )
         raise typer.Exit(2) from None
 
 
@@ -51,7 +53,9 @@ def local(dt) -> str:
 
 
 @app.command()
-def start(file: Annotated[Path, typer.Argument(help="JSON file with one case (schemas/intake.py)")]):
+def start(
+    file: Annotated[Path, typer.Argument(help="JSON file with one case (schemas/intake.py)")],
+):
     """Start a case from a JSON intake file."""
     try:
         raw = file.read_bytes()
@@ -64,9 +68,13 @@ def start(file: Annotated[Path, typer.Argument(help="JSON file with one case (sc
         settings = get_settings()
         client = await connect(settings)
         handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
-        console.print(f"Case [bold]{intake.reference}[/bold] started as workflow [bold]{handle.id}[/bold].")
-        console.print(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}/namespaces/"
-                      f"{settings.temporal_namespace}/workflows/{handle.id}")
+        console.print(
+            f"Case [bold]{intake.reference}[/bold] started as workflow [bold]{handle.id}[/bold]."
+        )
+        console.print(
+            f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}/namespaces/"
+            f"{settings.temporal_namespace}/workflows/{handle.id}"
+        )
 
     run(go())
 
@@ -85,7 +93,9 @@ def show(reference: str):
         table.add_row("Company", f"{state.intake.company.name} (CVR {state.intake.company.cvr})")
         table.add_row("Received", local(state.intake.received_at))
         table.add_row("Contact deadline", local(state.contact_deadline))
-        table.add_row("Caseworker", state.caseworker.name if state.caseworker else "not yet assigned")
+        table.add_row(
+            "Caseworker", state.caseworker.name if state.caseworker else "not yet assigned"
+        )
         table.add_row("Contacted", local(state.contacted_at))
         table.add_row("Deadline breached", "YES" if state.contact_breached else "no")
         table.add_row("Letters sent", ", ".join(state.letters_sent) or "–")
@@ -95,15 +105,21 @@ def show(reference: str):
 
 
 @app.command()
-def assign(reference: str, caseworker_id: Annotated[str, typer.Argument(help="initials, e.g. mkj")]):
+def assign(
+    reference: str, caseworker_id: Annotated[str, typer.Argument(help="initials, e.g. mkj")]
+):
     """Make a caseworker the process-responsible caseworker (sends the contact letter)."""
 
     async def go():
-        result = await case_api.assign_caseworker(await connect(get_settings()), reference, caseworker_id)
+        result = await case_api.assign_caseworker(
+            await connect(get_settings()), reference, caseworker_id
+        )
         verb = "reassigned to" if result.reassignment else "assigned to"
-        console.print(f"Case {reference} {verb} {result.caseworker.name} ({result.caseworker.id}); "
-                      f"letter '{result.letter_key}' sent; within contact deadline: "
-                      f"{'yes' if result.within_contact_deadline else 'NO'}.")
+        console.print(
+            f"Case {reference} {verb} {result.caseworker.name} ({result.caseworker.id}); "
+            f"letter '{result.letter_key}' sent; within contact deadline: "
+            f"{'yes' if result.within_contact_deadline else 'NO'}."
+        )
 
     run(go())
 
@@ -116,16 +132,34 @@ def list_cases(limit: int = 50):
         engine = make_engine(get_settings().database_url)
         try:
             async with make_sessionmaker(engine)() as session:
-                rows = (await session.scalars(
-                    select(Case).order_by(Case.received_at.desc()).limit(limit))).all()
+                rows = (
+                    await session.scalars(
+                        select(Case).order_by(Case.received_at.desc()).limit(limit)
+                    )
+                ).all()
         finally:
             await engine.dispose()
-        table = Table("Reference", "Type", "Departments", "Status", "Received", "Contact deadline",
-                      "Caseworker", "Breached")
+        table = Table(
+            "Reference",
+            "Type",
+            "Departments",
+            "Status",
+            "Received",
+            "Contact deadline",
+            "Caseworker",
+            "Breached",
+        )
         for r in rows:
-            table.add_row(r.reference, r.case_type, ", ".join(r.departments), r.status,
-                          local(r.received_at), local(r.contact_deadline), r.caseworker_id or "–",
-                          "YES" if r.contact_breached else "no")
+            table.add_row(
+                r.reference,
+                r.case_type,
+                ", ".join(r.departments),
+                r.status,
+                local(r.received_at),
+                local(r.contact_deadline),
+                r.caseworker_id or "–",
+                "YES" if r.contact_breached else "no",
+            )
         console.print(table)
 
     run(go())

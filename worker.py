@@ -55,8 +55,12 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=settings.temporal_task_queue,
-             temporal=settings.temporal_address, namespace=settings.temporal_namespace)
+    log.info(
+        "worker started",
+        task_queue=settings.temporal_task_queue,
+        temporal=settings.temporal_address,
+        namespace=settings.temporal_namespace,
+    )
     async with worker:
         await stop.wait()
         log.info("worker stopping")

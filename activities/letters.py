@@ -10,7 +10,7 @@ allows.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -39,8 +39,12 @@ class LetterActivities:
     @activity.defn(name="send_letter")
     async def send_letter(self, request: LetterRequest) -> LetterResult:
         subject, body = render_letter(request.kind, request.facts)
-        message_id = message_id_for(request.case_id, request.letter_key, self.settings.message_id_domain)
-        key = (OutboxLetter.case_id == request.case_id) & (OutboxLetter.letter_key == request.letter_key)
+        message_id = message_id_for(
+            request.case_id, request.letter_key, self.settings.message_id_domain
+        )
+        key = (OutboxLetter.case_id == request.case_id) & (
+            OutboxLetter.letter_key == request.letter_key
+        )
         async with self.sessions.begin() as session:
             await session.execute(
                 insert(OutboxLetter)
@@ -54,7 +58,9 @@ class LetterActivities:
                     message_id=message_id,
                     send_attempts=0,
                 )
-                .on_conflict_do_nothing(index_elements=[OutboxLetter.case_id, OutboxLetter.letter_key])
+                .on_conflict_do_nothing(
+                    index_elements=[OutboxLetter.case_id, OutboxLetter.letter_key]
+                )
             )
         async with self.sessions.begin() as session:
             row = (await session.scalars(select(OutboxLetter).where(key).with_for_update())).one()
@@ -73,6 +79,6 @@ class LetterActivities:
                     type="RecipientRefused",
                     non_retryable=True,
                 ) from exc
-            row.sent_at = datetime.now(timezone.utc)
+            row.sent_at = datetime.now(UTC)
             activity.logger.info("letter sent", extra=log)
             return LetterResult(message_id=row.message_id, already_sent=False)

@@ -13,8 +13,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
-from db.models import Case, CaseEvent as CaseEventRow, CaseworkerRow
-from schemas.case import CaseEvent, CaseProjection, Caseworker, CaseSetup
+from db.models import Case, CaseworkerRow
+from db.models import CaseEvent as CaseEventRow
+from schemas.case import CaseEvent, CaseProjection, CaseSetup, Caseworker
 from settings import Settings
 
 
@@ -74,6 +75,9 @@ class RecordActivities:
                 )
         activity.logger.info(
             "case recorded",
-            extra={"case_id": record.projection.case_id, "version": record.projection.version,
-                   "events": [e.kind for e in record.events]},
+            extra={
+                "case_id": record.projection.case_id,
+                "version": record.projection.version,
+                "events": [e.kind for e in record.events],
+            },
         )

@@ -30,7 +30,10 @@ async def seed_caseworkers(url: str, file: Path) -> int:
                 stmt = insert(CaseworkerRow).values(**row)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=[CaseworkerRow.id],
-                    set_={**{k: stmt.excluded[k] for k in row if k != "id"}, "updated_at": func.now()},
+                    set_={
+                        **{k: stmt.excluded[k] for k in row if k != "id"},
+                        "updated_at": func.now(),
+                    },
                 )
                 await conn.execute(stmt)
     finally:

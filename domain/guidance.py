@@ -17,7 +17,9 @@ class Guidance(NamedTuple):
 
 GUIDANCE: dict[Department, tuple[Guidance, ...]] = {
     Department.building: (
-        Guidance("Byggeri: sådan søger du byggetilladelse", "https://www.aalborg.dk/erhverv/byggeri"),
+        Guidance(
+            "Byggeri: sådan søger du byggetilladelse", "https://www.aalborg.dk/erhverv/byggeri"
+        ),
         Guidance("Bygningsreglementet (BR18)", "https://www.bygningsreglementet.dk"),
         Guidance("Ansøgning via Byg og Miljø", "https://bygogmiljoe.dk"),
     ),
@@ -26,7 +28,10 @@ GUIDANCE: dict[Department, tuple[Guidance, ...]] = {
         Guidance("Miljøstyrelsen: miljøgodkendelse", "https://mst.dk/erhverv"),
     ),
     Department.fire: (
-        Guidance("Brand og beredskab for virksomheder", "https://www.aalborg.dk/erhverv/brand-og-beredskab"),
+        Guidance(
+            "Brand og beredskab for virksomheder",
+            "https://www.aalborg.dk/erhverv/brand-og-beredskab",
+        ),
         Guidance("Beredskabsstyrelsen", "https://www.brs.dk"),
     ),
 }

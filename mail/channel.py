@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from typing import Protocol
 
 import aiosmtplib
@@ -42,7 +42,7 @@ class EmailChannel:
         message["To"] = ", ".join(letter.recipients)
         message["Subject"] = letter.subject
         message["Message-ID"] = letter.message_id
-        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message["Date"] = format_datetime(datetime.now(UTC))
         message.set_content(letter.body, charset="utf-8")
         return message
 

@@ -36,8 +36,10 @@ def environment() -> Environment:
 
 def render_letter(kind: LetterKind, facts: LetterFacts) -> tuple[str, str]:
     """Return (subject, body) of the letter *kind* about the case in *facts*."""
-    text = environment().get_template(f"{kind.value}.txt.j2").render(
-        f=facts, guidance=guidance_for(facts.departments)
+    text = (
+        environment()
+        .get_template(f"{kind.value}.txt.j2")
+        .render(f=facts, guidance=guidance_for(facts.departments))
     )
     first, _, body = text.partition("\n\n")
     if not first.startswith(SUBJECT_PREFIX):

@@ -11,7 +11,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from schemas.intake import CaseIntake, Department, Phone
 
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
-CaseworkerId = Annotated[str, Field(pattern=r"^[a-z0-9]{2,16}$", description="initials, e.g. 'mkj'")]
+CaseworkerId = Annotated[
+    str, Field(pattern=r"^[a-z0-9]{2,16}$", description="initials, e.g. 'mkj'")
+]
 
 
 class CaseStatus(StrEnum):

@@ -8,7 +8,7 @@ reason, and nothing is started.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from schemas import search_attributes as sa
 from schemas.intake import CaseIntake
@@ -59,13 +58,19 @@ async def time_env():
         await env.shutdown()
 
 
-def make_intake(reference: str = "BYG-2027-0001", received_at: datetime | None = None, **extra) -> CaseIntake:
+def make_intake(
+    reference: str = "BYG-2027-0001", received_at: datetime | None = None, **extra
+) -> CaseIntake:
     data = {
         "reference": reference,
         "case_type": "industry_warehouse",
         "departments": ["building", "fire"],
         "company": {"cvr": "29189420", "name": "Nordjysk Stål ApS"},
-        "contact": {"name": "Søren Ærø Østergård", "email": "soeren@nordjysk-staal.dk", "phone": "98123456"},
+        "contact": {
+            "name": "Søren Ærø Østergård",
+            "email": "soeren@nordjysk-staal.dk",
+            "phone": "98123456",
+        },
         "project_description": "Ny lagerhal på 2.400 m² med sprinkleranlæg",
         "received_at": (received_at or datetime(2027, 3, 23, 10, 0, tzinfo=CPH)).isoformat(),
         "sustainability_level": 2,

@@ -57,8 +57,13 @@ async def record(name: str) -> WorkflowHistory:
     try:
         await register_search_attributes(env.client)
         queue = f"record-{uuid.uuid4()}"
-        async with Worker(env.client, task_queue=queue, workflows=[CaseWorkflow],
-                          activities=Fakes(env).activities(), workflow_runner=workflow_runner()):
+        async with Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[CaseWorkflow],
+            activities=Fakes(env).activities(),
+            workflow_runner=workflow_runner(),
+        ):
             return await SCENARIOS[name](env, queue)
     finally:
         await env.shutdown()

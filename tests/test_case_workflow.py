@@ -7,9 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from dateutil.easter import easter
-
 import pytest
+from dateutil.easter import easter
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -19,7 +18,7 @@ from temporalio.worker import Worker
 import case_api
 from activities.records import CaseRecord
 from schemas import search_attributes as sa
-from schemas.case import AssignCaseworker, Caseworker, CaseSetup, CaseStatus
+from schemas.case import AssignCaseworker, CaseSetup, CaseStatus, Caseworker
 from schemas.intake import Department
 from schemas.letters import LetterKind, LetterRequest, LetterResult
 from tests.conftest import CPH, make_intake
@@ -36,10 +35,20 @@ REMINDER = datetime.combine(EASTER + timedelta(days=4), time(23, 59, 59, 999999)
 DEADLINE = datetime.combine(EASTER + timedelta(days=5), time(23, 59, 59, 999999), tzinfo=CPH)
 
 ROSTER = [
-    Caseworker(id="mkj", name="Mette Kjær Jensen", email="mkj@kommune.example", phone="99311111",
-               departments=[Department.building]),
-    Caseworker(id="abr", name="Anna Brændgaard", email="abr@kommune.example", phone="99313333",
-               departments=[Department.fire]),
+    Caseworker(
+        id="mkj",
+        name="Mette Kjær Jensen",
+        email="mkj@kommune.example",
+        phone="99311111",
+        departments=[Department.building],
+    ),
+    Caseworker(
+        id="abr",
+        name="Anna Brændgaard",
+        email="abr@kommune.example",
+        phone="99313333",
+        departments=[Department.fire],
+    ),
 ]
 
 
@@ -57,9 +66,13 @@ class Fakes:
     def activities(self):
         @activity.defn(name="load_case_setup")
         async def load_case_setup() -> CaseSetup:
-            return CaseSetup(caseworkers=ROSTER, closing_days=[],
-                             caseworker_team_email="team@kommune.example",
-                             team_lead_email="lead@kommune.example", municipality_name="Aalborg Kommune")
+            return CaseSetup(
+                caseworkers=ROSTER,
+                closing_days=[],
+                caseworker_team_email="team@kommune.example",
+                team_lead_email="lead@kommune.example",
+                municipality_name="Aalborg Kommune",
+            )
 
         @activity.defn(name="record_case")
         async def record_case(record: CaseRecord) -> None:
@@ -68,7 +81,9 @@ class Fakes:
         @activity.defn(name="send_letter")
         async def send_letter(request: LetterRequest) -> LetterResult:
             self.letters.append((await self.env.get_current_time(), request))
-            return LetterResult(message_id=f"<{request.case_id}.{request.letter_key}@test>", already_sent=False)
+            return LetterResult(
+                message_id=f"<{request.case_id}.{request.letter_key}@test>", already_sent=False
+            )
 
         return [load_case_setup, record_case, send_letter]
 
@@ -78,8 +93,13 @@ async def case(time_env):
     """A running worker on a unique task queue, the fakes, and a started case."""
     fakes = Fakes(time_env)
     queue = f"test-{uuid.uuid4()}"
-    async with Worker(time_env.client, task_queue=queue, workflows=[CaseWorkflow],
-                      activities=fakes.activities(), workflow_runner=workflow_runner()):
+    async with Worker(
+        time_env.client,
+        task_queue=queue,
+        workflows=[CaseWorkflow],
+        activities=fakes.activities(),
+        workflow_runner=workflow_runner(),
+    ):
         intake = make_intake(reference=f"BYG-{uuid.uuid4().hex[:10]}", received_at=RECEIVED)
         handle = await case_api.start_case(time_env.client, intake, queue)
         # Let the receipt go out.
@@ -110,7 +130,11 @@ async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time
     await sleep_until(time_env, DEADLINE - timedelta(minutes=1))
     assert LetterKind.contact_escalation not in fakes.kinds()
     await time_env.sleep(timedelta(minutes=2))
-    assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_reminder, LetterKind.contact_escalation]
+    assert fakes.kinds() == [
+        LetterKind.receipt,
+        LetterKind.contact_reminder,
+        LetterKind.contact_escalation,
+    ]
     sent_at, escalation = fakes.letters[2]
     assert DEADLINE <= sent_at < DEADLINE + timedelta(minutes=1)
     assert escalation.to == ["lead@kommune.example"]
@@ -126,7 +150,9 @@ async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time
     assert len(breaches) == 1
 
     # A caseworker assigned after the breach still gets the contact letter out; the breach stays.
-    result = await handle.execute_update(CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id="mkj"))
+    result = await handle.execute_update(
+        CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id="mkj")
+    )
     assert result.within_contact_deadline is False
     assert fakes.kinds()[-1] == LetterKind.contact_letter
     assert (await handle.query(CaseWorkflow.get_state)).contact_met is False
@@ -135,7 +161,9 @@ async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time
 async def test_assignment_before_deadline_cancels_reminder_and_escalation(time_env, case):
     handle, fakes, intake, _ = case
     result = await case_api.assign_caseworker(time_env.client, intake.reference, "MKJ")
-    assert result.caseworker.id == "mkj" and result.within_contact_deadline and not result.reassignment
+    assert (
+        result.caseworker.id == "mkj" and result.within_contact_deadline and not result.reassignment
+    )
     assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_letter]
     contact_letter = fakes.letters[1][1]
     assert contact_letter.to == [intake.contact.email]
@@ -154,7 +182,7 @@ async def test_assignment_before_deadline_cancels_reminder_and_escalation(time_e
 
 
 async def test_reassignment_tells_the_company(time_env, case):
-    handle, fakes, intake, _ = case
+    _handle, fakes, intake, _ = case
     await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
     result = await case_api.assign_caseworker(time_env.client, intake.reference, "abr")
     assert result.reassignment and result.letter_key == "reassignment-2"
@@ -174,7 +202,9 @@ async def test_reassignment_tells_the_company(time_env, case):
 async def test_bad_assignment_is_rejected_with_its_message(time_env, case, caseworker_id, message):
     handle, fakes, intake, _ = case
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await handle.execute_update(CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id=caseworker_id))
+        await handle.execute_update(
+            CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id=caseworker_id)
+        )
     assert isinstance(failed.value.cause, ApplicationError)
     assert failed.value.cause.message == message
     # Through the Python API the same message reaches the officer, and nothing changed.
@@ -185,14 +215,16 @@ async def test_bad_assignment_is_rejected_with_its_message(time_env, case, casew
 
 
 async def test_assigning_the_same_caseworker_twice_is_rejected(time_env, case):
-    handle, _, intake, _ = case
+    _handle, _, intake, _ = case
     await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
-    with pytest.raises(case_api.CaseError, match="'mkj' is already the process-responsible caseworker"):
+    with pytest.raises(
+        case_api.CaseError, match="'mkj' is already the process-responsible caseworker"
+    ):
         await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
 
 
 async def test_duplicate_start_is_rejected(time_env, case):
-    handle, fakes, intake, queue = case
+    _handle, fakes, intake, queue = case
     with pytest.raises(case_api.CaseError) as err:
         await case_api.start_case(time_env.client, intake, queue)
     assert str(err.value) == (
@@ -207,8 +239,13 @@ async def test_search_attributes_and_details_carry_no_personal_data(time_env, ca
     description = await handle.describe()
     values = [str(v) for v in description.typed_search_attributes]
     details = (await handle.query("__temporal_workflow_metadata")).current_details
-    for personal in (intake.contact.name, intake.contact.email, intake.contact.phone,
-                     intake.company.cvr, intake.company.name):
+    for personal in (
+        intake.contact.name,
+        intake.contact.email,
+        intake.contact.phone,
+        intake.company.cvr,
+        intake.company.name,
+    ):
         assert all(personal not in v for v in values)
         assert personal not in details
         assert personal not in handle.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,6 @@ from stack.smtp_sink import read_mails
 from temporal_client import connect
 from tests.conftest import make_intake
 from worker import build_worker
-from workflows.case import CaseWorkflow
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +37,10 @@ pytestmark = pytest.mark.e2e
 def stack(tmp_path_factory):
     with running_stack(
         tmp_path_factory.mktemp("stack"),
-        temporal_port=free_port(), ui_port=free_port(), pg_port=free_port(), smtp_port=free_port(),
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        pg_port=free_port(),
+        smtp_port=free_port(),
     ) as dev:
         yield dev
 
@@ -76,7 +78,7 @@ async def mails_to(mail_dir: Path, address: str, count: int, timeout: float = 30
 async def test_case_from_receipt_to_contact_letter(stack, product):
     settings, client, sessions = product
     reference = f"BYG-E2E-{uuid.uuid4().hex[:8]}"
-    intake = make_intake(reference=reference, received_at=datetime.now(timezone.utc))
+    intake = make_intake(reference=reference, received_at=datetime.now(UTC))
     address = intake.contact.email
     already = len(await mails_to(stack.mail_dir, address, 0, timeout=0))
 
@@ -108,19 +110,28 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
     assert "Telefon: 99311111" in contact.body
 
     state = await case_api.get_state(client, reference)
-    assert state.status.value == "caseworker_assigned" and state.letters_sent == ["receipt", "contact-letter"]
+    assert state.status.value == "caseworker_assigned" and state.letters_sent == [
+        "receipt",
+        "contact-letter",
+    ]
     async with sessions() as session:
         row = await session.get(Case, handle.id)
-        kinds = (await session.scalars(
-            select(CaseEvent.kind).where(CaseEvent.case_id == handle.id).order_by(CaseEvent.seq))).all()
-        outbox = (await session.scalars(
-            select(OutboxLetter).where(OutboxLetter.case_id == handle.id))).all()
+        kinds = (
+            await session.scalars(
+                select(CaseEvent.kind).where(CaseEvent.case_id == handle.id).order_by(CaseEvent.seq)
+            )
+        ).all()
+        outbox = (
+            await session.scalars(select(OutboxLetter).where(OutboxLetter.case_id == handle.id))
+        ).all()
     assert row.status == "caseworker_assigned" and row.caseworker_id == "mkj"
     assert row.contact_deadline == deadline and row.contact_breached is False
     assert kinds[0] == "case_received"
     assert {"letter_sent", "caseworker_assigned", "company_contacted"} <= set(kinds)
     assert {(o.letter_key, o.sent_at is not None, o.send_attempts) for o in outbox} == {
-        ("receipt", True, 1), ("contact-letter", True, 1)}
+        ("receipt", True, 1),
+        ("contact-letter", True, 1),
+    }
 
     # Duplicate start through the real server: rejected, nothing new sent.
     with pytest.raises(case_api.CaseError, match="already exists"):
@@ -135,14 +146,21 @@ async def test_letter_activity_twice_sends_one_mail(stack, product):
     settings, _, sessions = product
     intake = make_intake(reference=f"BYG-ONCE-{uuid.uuid4().hex[:8]}")
     request = LetterRequest(
-        case_id=intake.workflow_id, letter_key="receipt", kind=LetterKind.receipt,
+        case_id=intake.workflow_id,
+        letter_key="receipt",
+        kind=LetterKind.receipt,
         to=["once@firma.dk"],
         facts=LetterFacts(
-            reference=intake.reference, case_type=intake.case_type, departments=intake.departments,
-            company_name=intake.company.name, contact_name=intake.contact.name,
-            project_description=intake.project_description, received_at=intake.received_at,
+            reference=intake.reference,
+            case_type=intake.case_type,
+            departments=intake.departments,
+            company_name=intake.company.name,
+            contact_name=intake.contact.name,
+            project_description=intake.project_description,
+            received_at=intake.received_at,
             contact_deadline=calendar.contact_deadline(intake.received_at),
-            municipality_name="Aalborg Kommune"),
+            municipality_name="Aalborg Kommune",
+        ),
     )
     letters = LetterActivities(sessions, EmailChannel(settings), settings)
     env = ActivityEnvironment()

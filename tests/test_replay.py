@@ -21,8 +21,11 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[CaseWorkflow], workflow_runner=workflow_runner(),
-                    data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=[CaseWorkflow],
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
 
 
 def test_every_scenario_has_a_committed_history():

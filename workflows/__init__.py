@@ -5,7 +5,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 # Third-party modules the domain layer uses deterministically; imported once, outside the
 # sandbox (the holidays package imports dateutil lazily, which reads the clock at import).
 PASSTHROUGH_MODULES = (
-    "holidays", "dateutil", "six", "pydantic", "pydantic_core", "email_validator", "idna", "dns",
+    "holidays",
+    "dateutil",
+    "six",
+    "pydantic",
+    "pydantic_core",
+    "email_validator",
+    "idna",
+    "dns",
 )
 
 

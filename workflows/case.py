@@ -7,7 +7,6 @@ caseworker; the later phases of a case continue from the `caseworker_assigned` s
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -59,7 +58,9 @@ class CaseWorkflow:
         )
         closing_days = self.setup.closing_days
         self.state.contact_deadline = calendar.contact_deadline(intake.received_at, closing_days)
-        self.state.contact_reminder_at = calendar.contact_reminder_at(intake.received_at, closing_days)
+        self.state.contact_reminder_at = calendar.contact_reminder_at(
+            intake.received_at, closing_days
+        )
         workflow.upsert_search_attributes(
             [
                 sa.CASE_TYPE.value_set(intake.case_type.value),
@@ -102,7 +103,7 @@ class CaseWorkflow:
                 await workflow.wait_condition(
                     lambda: self.state.caseworker is not None, timeout=remaining
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.state.caseworker is not None
 
@@ -193,7 +194,11 @@ class CaseWorkflow:
         """Write the projection and one audit event (idempotent, one transaction)."""
         self.state.version += 1
         event = CaseEvent(
-            case_id=self.state.case_id, seq=self.state.version, kind=kind, at=workflow.now(), data=data
+            case_id=self.state.case_id,
+            seq=self.state.version,
+            kind=kind,
+            at=workflow.now(),
+            data=data,
         )
         self._show()
         await workflow.execute_activity_method(
@@ -222,7 +227,9 @@ class CaseWorkflow:
             caseworker=self.state.caseworker,
             previous_caseworker=previous,
         )
-        request = LetterRequest(case_id=self.state.case_id, letter_key=key, kind=kind, to=to, facts=facts)
+        request = LetterRequest(
+            case_id=self.state.case_id, letter_key=key, kind=kind, to=to, facts=facts
+        )
         try:
             await workflow.execute_activity_method(
                 LetterActivities.send_letter,
@@ -254,9 +261,11 @@ class CaseWorkflow:
                     + ", ".join(d.value for d in s.intake.departments),
                     f"- **Contact deadline:** {deadline:%Y-%m-%d %H:%M} Europe/Copenhagen",
                     f"- **Process-responsible caseworker:** {caseworker}",
-                    f"- **Contacted within deadline:** {met} · **Reminder sent:** "
-                    f"{'yes' if s.contact_reminder_sent else 'no'} · **Breached:** "
-                    f"{'YES' if s.contact_breached else 'no'}",
+                    (
+                        f"- **Contacted within deadline:** {met} · **Reminder sent:** "
+                        f"{'yes' if s.contact_reminder_sent else 'no'} · **Breached:** "
+                        f"{'YES' if s.contact_breached else 'no'}"
+                    ),
                     f"- **Letters sent:** {', '.join(s.letters_sent) or 'none yet'}",
                 ]
             )
