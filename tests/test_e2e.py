@@ -172,3 +172,54 @@ async def test_letter_activity_twice_sends_one_mail(stack, product):
     received = [m for m in read_mails(stack.mail_dir) if m.message_id == first.message_id]
     assert len(received) == 1
     assert received[0].subject.startswith("Kvittering for din sag")
+
+
+async def test_worker_dying_mid_send_resends_the_same_message_id(stack, product):
+    """The one window left: SMTP accepted the mail, the worker died before recording it.
+    The retry sends the same letter with the same Message-ID (one letter to any mail system),
+    and from then on the outbox says sent."""
+    from activities.letters import LetterActivities
+    from schemas.letters import LetterFacts, LetterKind, LetterRequest
+
+    settings, _, sessions = product
+
+    class DiesAfterDelivery(EmailChannel):
+        async def deliver(self, letter):
+            await super().deliver(letter)
+            raise ConnectionResetError("worker lost between SMTP and commit")
+
+    intake = make_intake(reference=f"BYG-CRASH-{uuid.uuid4().hex[:8]}")
+    request = LetterRequest(
+        case_id=intake.workflow_id,
+        letter_key="receipt",
+        kind=LetterKind.receipt,
+        to=["crash@firma.dk"],
+        facts=LetterFacts(
+            reference=intake.reference,
+            case_type=intake.case_type,
+            departments=intake.departments,
+            company_name=intake.company.name,
+            contact_name=intake.contact.name,
+            project_description=intake.project_description,
+            received_at=intake.received_at,
+            contact_deadline=calendar.contact_deadline(intake.received_at),
+            municipality_name="Aalborg Kommune",
+        ),
+    )
+    env = ActivityEnvironment()
+    with pytest.raises(ConnectionResetError):
+        await env.run(
+            LetterActivities(sessions, DiesAfterDelivery(settings), settings).send_letter, request
+        )
+    async with sessions() as session:
+        row = await session.get(OutboxLetter, (request.case_id, request.letter_key))
+        assert row.sent_at is None  # the send was not recorded: the transaction rolled back
+    healthy = LetterActivities(sessions, EmailChannel(settings), settings)
+    retried = await env.run(healthy.send_letter, request)
+    again = await env.run(healthy.send_letter, request)
+    assert (retried.already_sent, again.already_sent) == (False, True)
+    await asyncio.sleep(0.5)
+    copies = [m for m in read_mails(stack.mail_dir) if "crash@firma.dk" in m.to]
+    assert len(copies) == 2
+    assert {m.message_id for m in copies} == {retried.message_id}
+    assert copies[0].body == copies[1].body
