@@ -5,7 +5,7 @@
 Starts its own embedded stack (temp folder, free ports) and the real worker in-process, then
   baseline: N trivial workflows that each run one no-op activity (Temporal + worker overhead);
   cases:    N case workflows started at once, until every receipt is recorded as sent in the
-            outbox (load_case_setup, record_case x3, send_letter over SMTP to the sink).
+            outbox (load_case_setup, record_case, send_letter over SMTP to the sink, record_case).
 Prints wall times, throughput and the ratio cases/baseline. Figures vary with the machine;
 compare the ratio between runs, not the seconds.
 """

@@ -41,7 +41,7 @@ REMOVE = object()
 
 
 def document(**changes) -> dict:
-    """VALID with top-level changes; a dotted key ("company__cvr") changes a nested field."""
+    """VALID with changes; "company__cvr" changes a nested field, REMOVE deletes one."""
     data = copy.deepcopy(VALID)
     for key, value in changes.items():
         *parents, leaf = key.split("__")
