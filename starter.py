@@ -38,13 +38,11 @@ def run(coro):
     try:
         return asyncio.run(coro)
     except case_api.CaseError as err:
-        console.print(f"[red]{err}[/red]")
+        console.print(str(err), style="red", markup=False, highlight=False)
         raise typer.Exit(1) from None
     except (ConnectionError, OSError, RuntimeError) as err:
-        console.print(
-            f"[red]Could not reach a service: {err}[/red]\n"
-            "Is the stack running (./dev up), or are ERHVERV_* settings right?"
-        )
+        console.print(f"Could not reach a service: {err}", style="red", markup=False)
+        console.print("Is the stack running (./dev up), or are the ERHVERV_* settings right?")
         raise typer.Exit(2) from None
 
 
@@ -60,7 +58,7 @@ def start(
     try:
         raw = file.read_bytes()
     except OSError as err:
-        console.print(f"[red]Cannot read {file}: {err.strerror}[/red]")
+        console.print(f"Cannot read {file}: {err.strerror}", style="red", markup=False)
         raise typer.Exit(1) from None
 
     async def go():

@@ -319,9 +319,7 @@ def test_unknown_field_rejected_nested(section: str) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "case_type", ["warehouse", "Industry_Warehouse", "", "industry warehouse"]
-)
+@pytest.mark.parametrize("case_type", ["warehouse", "Industry_Warehouse", "", "industry warehouse"])
 def test_unknown_case_type_rejected(case_type: str) -> None:
     assert_rejected(document(case_type=case_type), "case_type")
 
