@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr
 
 from schemas.case import Caseworker
-from schemas.intake import CaseType, Department
+from schemas.intake import CaseIntake, CaseType, Department
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -36,6 +37,31 @@ class LetterFacts(BaseModel):
     municipality_name: str
     caseworker: Caseworker | None = None
     previous_caseworker: Caseworker | None = None
+
+    @classmethod
+    def of_case(
+        cls,
+        intake: CaseIntake,
+        *,
+        contact_deadline: datetime,
+        municipality_name: str,
+        caseworker: Caseworker | None = None,
+        previous_caseworker: Caseworker | None = None,
+    ) -> LetterFacts:
+        """The facts of a case as its letters use them."""
+        return cls(
+            reference=intake.reference,
+            case_type=intake.case_type,
+            departments=intake.departments,
+            company_name=intake.company.name,
+            contact_name=intake.contact.name,
+            project_description=intake.project_description,
+            received_at=intake.received_at,
+            contact_deadline=contact_deadline,
+            municipality_name=municipality_name,
+            caseworker=caseworker,
+            previous_caseworker=previous_caseworker,
+        )
 
 
 class LetterRequest(BaseModel):

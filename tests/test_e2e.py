@@ -150,14 +150,8 @@ async def test_letter_activity_twice_sends_one_mail(stack, product):
         letter_key="receipt",
         kind=LetterKind.receipt,
         to=["once@firma.dk"],
-        facts=LetterFacts(
-            reference=intake.reference,
-            case_type=intake.case_type,
-            departments=intake.departments,
-            company_name=intake.company.name,
-            contact_name=intake.contact.name,
-            project_description=intake.project_description,
-            received_at=intake.received_at,
+        facts=LetterFacts.of_case(
+            intake,
             contact_deadline=calendar.contact_deadline(intake.received_at),
             municipality_name="Aalborg Kommune",
         ),
@@ -194,14 +188,8 @@ async def test_worker_dying_mid_send_resends_the_same_message_id(stack, product)
         letter_key="receipt",
         kind=LetterKind.receipt,
         to=["crash@firma.dk"],
-        facts=LetterFacts(
-            reference=intake.reference,
-            case_type=intake.case_type,
-            departments=intake.departments,
-            company_name=intake.company.name,
-            contact_name=intake.contact.name,
-            project_description=intake.project_description,
-            received_at=intake.received_at,
+        facts=LetterFacts.of_case(
+            intake,
             contact_deadline=calendar.contact_deadline(intake.received_at),
             municipality_name="Aalborg Kommune",
         ),

@@ -213,15 +213,8 @@ class CaseWorkflow:
     ) -> None:
         """Send a letter once; a permanent refusal is recorded, not fatal to the case."""
         assert self.setup is not None
-        intake = self.state.intake
-        facts = LetterFacts(
-            reference=intake.reference,
-            case_type=intake.case_type,
-            departments=intake.departments,
-            company_name=intake.company.name,
-            contact_name=intake.contact.name,
-            project_description=intake.project_description,
-            received_at=intake.received_at,
+        facts = LetterFacts.of_case(
+            self.state.intake,
             contact_deadline=self.state.contact_deadline,
             municipality_name=self.setup.municipality_name,
             caseworker=self.state.caseworker,
