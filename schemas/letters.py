@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr
 
 from schemas.case import Caseworker
+from schemas.life import (
+    ClosingReason,
+    ComplaintBody,
+    Estimate,
+    MaterialLine,
+    PreDialogue,
+    ReviewResult,
+)
 from schemas.intake import CaseIntake, CaseType, Department
 
 STRICT = ConfigDict(strict=True, extra="forbid")
@@ -19,6 +27,19 @@ class LetterKind(StrEnum):
     reassignment = "reassignment"  # new caseworker, to the company
     contact_reminder = "contact_reminder"  # to the caseworker team
     contact_escalation = "contact_escalation"  # to the team lead
+    # issue 4: the case's life after first contact
+    material_status = "material_status"  # what is still missing / the case is complete
+    date_changed = "date_changed"  # the agreed date moved: old, new, reason
+    pre_dialogue_booked = "pre_dialogue_booked"  # confirmation, to the company and caseworker
+    pre_dialogue_reminder = "pre_dialogue_reminder"  # the working day before, to the company
+    pre_dialogue_cancelled = "pre_dialogue_cancelled"  # to the company
+    nbe_offer = "nbe_offer"  # sustainability level 3: membership offer for NBE
+    review_reminder = "review_reminder"  # to a department's officer
+    review_escalation = "review_escalation"  # to the coordinator: a review is late
+    decision = "decision"  # afgørelse: ONE coordinated decision, with klagevejledning
+    dismissal_warning = "dismissal_warning"  # varsel: dismissal as incomplete on a date
+    closed_notice = "closed_notice"  # withdrawn or dismissed: the case is closed
+    survey = "survey"  # tilfredshedsmåling: on every closed case
 
 
 class LetterFacts(BaseModel):
@@ -37,6 +58,26 @@ class LetterFacts(BaseModel):
     municipality_name: str
     caseworker: Caseworker | None = None
     previous_caseworker: Caseworker | None = None
+    # issue 4 (each letter kind uses the fields it needs; see mail/templates)
+    sustainability_level: int = 1
+    missing_material: list[MaterialLine] = []
+    received_material: list[MaterialLine] = []
+    agreed_date: date | None = None
+    estimate: Estimate | None = None
+    previous_agreed_date: date | None = None
+    change_reason: str | None = None
+    pre_dialogue: PreDialogue | None = None
+    cancel_reason: str | None = None
+    department: Department | None = None  # review letters
+    review_deadline: AwareDatetime | None = None
+    reviews: list[ReviewResult] = []
+    decision_date: date | None = None
+    grounds: str | None = None
+    complaint_bodies: list[ComplaintBody] = []
+    complaint_deadline: date | None = None
+    dismissal_date: date | None = None
+    closing_reason: ClosingReason | None = None
+    survey_url: str | None = None  # filled in by the letter activity (signed per case)
 
     @classmethod
     def of_case(
@@ -61,6 +102,7 @@ class LetterFacts(BaseModel):
             municipality_name=municipality_name,
             caseworker=caseworker,
             previous_caseworker=previous_caseworker,
+            sustainability_level=intake.sustainability_level or 1,
         )
 
 

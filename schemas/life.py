@@ -1,0 +1,310 @@
+"""Contracts for the case's life after first contact (issue 4): material, the clock ledger,
+the agreed date, pre-dialogue, sustainability, department reviews, the decision, closing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from schemas.intake import Department
+
+STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Reason = Annotated[str, Field(min_length=3, max_length=1000)]
+MaterialCode = Annotated[str, Field(pattern=r"^[a-z]+\.[a-z0-9_]+$")]
+
+
+# ------------------------------------------------------------------ material
+class MaterialLine(BaseModel):
+    """One item of required material, as letters and the state show it."""
+
+    model_config = STRICT
+
+    code: MaterialCode
+    department: Department
+    title: str
+
+
+class ReportMaterial(BaseModel):
+    """The case system or the company reports material received (codes from the checklist)."""
+
+    model_config = STRICT
+
+    codes: Annotated[list[MaterialCode], Field(min_length=1, max_length=50)]
+
+
+class MaterialStatus(BaseModel):
+    model_config = STRICT
+
+    received: list[MaterialLine]
+    missing: list[MaterialLine]
+    complete: bool
+
+
+# ------------------------------------------------------------- clock ledger
+class ClockEvent(StrEnum):
+    started = "started"  # fuldt oplyst: the KL clock starts
+    stopped = "stopped"  # waiting for the applicant
+    restarted = "restarted"
+    ended = "ended"  # decision or closing
+
+
+class ClockEntry(BaseModel):
+    model_config = STRICT
+
+    at: AwareDatetime
+    event: ClockEvent
+    reason: str
+
+
+# ------------------------------------------------------------- agreed date
+class EstimateBasis(StrEnum):
+    history = "history"  # median of closed cases of the same type and departments
+    kl_target = "kl_target"  # KL's service target in calendar days
+
+
+class Estimate(BaseModel):
+    model_config = STRICT
+
+    decision_date: date
+    basis: EstimateBasis
+    processing_days: int
+    history_cases: int
+    wished_date: date | None = None
+    wished_date_met: bool | None = None
+
+
+class DateChange(BaseModel):
+    model_config = STRICT
+
+    at: AwareDatetime
+    old: date | None
+    new: date
+    reason: str
+
+
+class ProjectChange(BaseModel):
+    """The company reports a change to the project (any time before the decision)."""
+
+    model_config = STRICT
+
+    description: Text
+    departments: Annotated[list[Department], Field(min_length=1)] = Field(
+        description="departments whose review the change affects"
+    )
+    new_material: list[MaterialCode] = Field(
+        default_factory=list, description="checklist items that must be delivered again"
+    )
+
+
+# --------------------------------------------------------------- pre-dialogue
+class PreDialogueTopic(StrEnum):
+    general = "general"
+    sustainability = "sustainability"
+
+
+class RequestPreDialogue(BaseModel):
+    model_config = STRICT
+
+    topic: PreDialogueTopic = PreDialogueTopic.general
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class BookPreDialogue(BaseModel):
+    """The caseworker books (or moves) the pre-dialogue: a time and a place or a video link."""
+
+    model_config = STRICT
+
+    topic: PreDialogueTopic = PreDialogueTopic.general
+    at: AwareDatetime
+    place: Annotated[str, Field(max_length=300)] | None = None
+    video_link: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def place_or_link(self) -> BookPreDialogue:
+        if not self.place and not self.video_link:
+            raise ValueError("give a place or a video link for the meeting")
+        return self
+
+
+class PreDialogue(BaseModel):
+    model_config = STRICT
+
+    topic: PreDialogueTopic
+    requested_at: AwareDatetime | None = None
+    at: AwareDatetime | None = None
+    place: str | None = None
+    video_link: str | None = None
+    bookings: int = 0
+    held: bool = False
+    cancelled: bool = False
+
+
+class CancelPreDialogue(BaseModel):
+    model_config = STRICT
+
+    topic: PreDialogueTopic = PreDialogueTopic.general
+    reason: Reason
+
+
+class PreDialogueHeld(BaseModel):
+    model_config = STRICT
+
+    topic: PreDialogueTopic = PreDialogueTopic.general
+
+
+# ----------------------------------------------------------- sustainability
+class ChangeSustainabilityLevel(BaseModel):
+    model_config = STRICT
+
+    level: Annotated[int, Field(ge=1, le=3)]
+
+
+class AnswerNbeOffer(BaseModel):
+    model_config = STRICT
+
+    accepted: bool
+
+
+# ---------------------------------------------------------------- reviews
+class ReviewOutcome(StrEnum):
+    approved = "approved"
+    approved_with_conditions = "approved_with_conditions"
+    refused = "refused"
+
+
+class SubmitReview(BaseModel):
+    """A department's officer submits the review."""
+
+    model_config = STRICT
+
+    outcome: ReviewOutcome
+    text: Text
+    conditions: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def conditions_fit_outcome(self) -> SubmitReview:
+        if self.outcome == ReviewOutcome.approved_with_conditions and not self.conditions:
+            raise ValueError("an approval with conditions needs at least one condition")
+        if self.outcome != ReviewOutcome.approved_with_conditions and self.conditions:
+            raise ValueError("conditions belong only to an approval with conditions")
+        return self
+
+
+class RequestMoreTime(BaseModel):
+    """A department's officer asks for more time (moves the agreed date via the coordinator)."""
+
+    model_config = STRICT
+
+    working_days: Annotated[int, Field(ge=1, le=60)]
+    reason: Reason
+
+
+class ReviewInput(BaseModel):
+    """Start of one department's review (a child workflow of the case)."""
+
+    model_config = STRICT
+
+    case_id: str
+    reference: str
+    department: Department
+    round: int
+    officer_id: str
+    officer_email: str
+    coordinator_email: str
+    review_deadline: AwareDatetime
+    reminder_at: AwareDatetime
+
+
+class ReviewResult(BaseModel):
+    model_config = STRICT
+
+    department: Department
+    round: int
+    officer_id: str
+    outcome: ReviewOutcome
+    text: str
+    conditions: list[str]
+    submitted_at: AwareDatetime
+    late: bool
+
+
+class MoreTimeRequested(BaseModel):
+    """Signal from a review to its case: the coordinator decides the new dates."""
+
+    model_config = STRICT
+
+    department: Department
+    round: int
+    working_days: int
+    reason: str
+
+
+class ReviewLate(BaseModel):
+    """Signal from a review to its case: the internal review deadline passed."""
+
+    model_config = STRICT
+
+    department: Department
+    round: int
+
+
+class NewReviewDeadline(BaseModel):
+    """Signal from the case to a review: the coordinator moved the review deadline."""
+
+    model_config = STRICT
+
+    review_deadline: AwareDatetime
+    reminder_at: AwareDatetime
+
+
+# -------------------------------------------------------- decision, closing
+class IssueDecision(BaseModel):
+    """The process-responsible caseworker issues the one coordinated decision."""
+
+    model_config = STRICT
+
+    grounds: Text
+
+
+class ClosingReason(StrEnum):
+    decided = "decided"
+    withdrawn = "withdrawn"
+    dismissed_incomplete = "dismissed_incomplete"
+
+
+class Withdraw(BaseModel):
+    model_config = STRICT
+
+    reason: Annotated[str, Field(max_length=1000)] = ""
+
+
+class Dismiss(BaseModel):
+    model_config = STRICT
+
+    reason: Reason
+
+
+class ComplaintBody(BaseModel):
+    model_config = STRICT
+
+    department: Department
+    body: str
+    how: str
+    weeks: int
+
+
+class Figures(BaseModel):
+    """Processing time on both clocks, recorded at closing."""
+
+    model_config = STRICT
+
+    gross_working_days: int  # working days from receipt to decision/closing
+    net_processing_days: float | None  # KL clock: fuldt oplyst -> decision, waiting deducted
+    waiting_days: float
+    decided_on_or_before_agreed_date: bool | None
