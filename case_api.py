@@ -1,4 +1,4 @@
-"""The Python interface for case systems and officers: start a case, assign, read state.
+"""The Python interface for case systems, companies and officers.
 
 `starter.py` is the command line over these functions; a web service would call the same.
 Every function validates its input with the schemas and turns Temporal's errors into
@@ -7,16 +7,23 @@ Every function validates its input with the schemas and turns Temporal's errors 
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas import life
 from schemas.case import AssignCaseworker, AssignmentResult, CaseState
 from schemas.errors import describe
-from schemas.intake import CaseIntake, case_workflow_id, parse_intake_json
+from schemas.intake import CaseIntake, Department, case_workflow_id, parse_intake_json
+from schemas.review import review_workflow_id
 from workflows.case import CaseWorkflow
+from workflows.review import DepartmentReviewWorkflow
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class CaseError(Exception):
@@ -30,6 +37,14 @@ def parse_intake(raw: str | bytes) -> CaseIntake:
         raise CaseError(
             f"The case was not started; the intake has errors:\n{describe(err)}"
         ) from None
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """Validate an officer's or company's input (lax: strings from a command line are fine)."""
+    try:
+        return model.model_validate(fields, strict=False)
+    except ValidationError as err:
+        raise CaseError(describe(err)) from None
 
 
 async def start_case(client: Client, intake: CaseIntake, task_queue: str) -> WorkflowHandle:
@@ -62,21 +77,142 @@ async def get_state(client: Client, reference: str) -> CaseState:
         raise
 
 
-async def assign_caseworker(client: Client, reference: str, caseworker_id: str) -> AssignmentResult:
+async def _update(handle: WorkflowHandle, update, arg, what: str):
     try:
-        request = AssignCaseworker(caseworker_id=caseworker_id)
-    except ValidationError as err:
-        raise CaseError(describe(err)) from None
-    try:
-        return await case_handle(client, reference).execute_update(
-            CaseWorkflow.assign_caseworker, request
-        )
+        return await handle.execute_update(update, arg)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
-            raise CaseError(f"Assignment rejected: {cause.message}") from None
+            raise CaseError(f"{what} rejected: {cause.message}") from None
         raise
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CaseError(f"No open case with reference {reference}.") from None
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise CaseError(f"{what} rejected: no open case or review {handle.id}.") from None
         raise
+
+
+async def update_case(client: Client, reference: str, update, arg, what: str):
+    """Send one update to a case; a rejection becomes a CaseError naming *what*."""
+    return await _update(case_handle(client, reference), update, arg, what)
+
+
+async def assign_caseworker(client: Client, reference: str, caseworker_id: str) -> AssignmentResult:
+    request = build(AssignCaseworker, caseworker_id=caseworker_id)
+    return await update_case(
+        client, reference, CaseWorkflow.assign_caseworker, request, "Assignment"
+    )
+
+
+async def report_material(client: Client, reference: str, codes: list[str]) -> life.MaterialStatus:
+    report = build(life.ReportMaterial, codes=codes)
+    return await update_case(client, reference, CaseWorkflow.report_material, report, "Material")
+
+
+async def report_project_change(client: Client, reference: str, **fields) -> CaseState:
+    change = build(life.ProjectChange, **fields)
+    return await update_case(
+        client, reference, CaseWorkflow.report_project_change, change, "Project change"
+    )
+
+
+async def request_pre_dialogue(client: Client, reference: str, **fields) -> life.PreDialogue:
+    request = build(life.RequestPreDialogue, **fields)
+    return await update_case(
+        client, reference, CaseWorkflow.request_pre_dialogue, request, "Pre-dialogue request"
+    )
+
+
+async def book_pre_dialogue(client: Client, reference: str, **fields) -> life.PreDialogue:
+    booking = build(life.BookPreDialogue, **fields)
+    return await update_case(
+        client, reference, CaseWorkflow.book_pre_dialogue, booking, "Pre-dialogue booking"
+    )
+
+
+async def cancel_pre_dialogue(client: Client, reference: str, **fields) -> life.PreDialogue:
+    request = build(life.CancelPreDialogue, **fields)
+    return await update_case(
+        client, reference, CaseWorkflow.cancel_pre_dialogue, request, "Pre-dialogue cancellation"
+    )
+
+
+async def record_pre_dialogue_held(client: Client, reference: str, **fields) -> life.PreDialogue:
+    held = build(life.PreDialogueHeld, **fields)
+    return await update_case(
+        client, reference, CaseWorkflow.record_pre_dialogue_held, held, "Pre-dialogue held"
+    )
+
+
+async def change_sustainability_level(client: Client, reference: str, level: int) -> CaseState:
+    change = build(life.ChangeSustainabilityLevel, level=level)
+    return await update_case(
+        client, reference, CaseWorkflow.change_sustainability_level, change, "Level change"
+    )
+
+
+async def answer_nbe_offer(client: Client, reference: str, accepted: bool) -> CaseState:
+    answer = build(life.AnswerNbeOffer, accepted=accepted)
+    return await update_case(client, reference, CaseWorkflow.answer_nbe_offer, answer, "NBE answer")
+
+
+async def issue_decision(client: Client, reference: str, grounds: str) -> CaseState:
+    decision = build(life.IssueDecision, grounds=grounds)
+    return await update_case(client, reference, CaseWorkflow.issue_decision, decision, "Decision")
+
+
+async def withdraw(client: Client, reference: str, reason: str = "") -> CaseState:
+    request = build(life.Withdraw, reason=reason)
+    return await update_case(client, reference, CaseWorkflow.withdraw, request, "Withdrawal")
+
+
+async def dismiss(client: Client, reference: str, reason: str) -> CaseState:
+    request = build(life.Dismiss, reason=reason)
+    return await update_case(client, reference, CaseWorkflow.dismiss, request, "Dismissal")
+
+
+def review_handle(client: Client, reference: str, department: str, round: int) -> WorkflowHandle:
+    dept = build(_Department, department=department).department
+    return client.get_workflow_handle_for(
+        DepartmentReviewWorkflow.run,
+        review_workflow_id(case_workflow_id(reference), dept, round),
+    )
+
+
+class _Department(BaseModel):
+    department: Department
+
+
+async def current_round(client: Client, reference: str, department: str) -> int:
+    state = await get_state(client, reference)
+    if department not in state.review_rounds:
+        raise CaseError(
+            f"Case {reference} does not involve {department}; it involves "
+            f"{', '.join(state.review_rounds)}."
+        )
+    return state.review_rounds[department]
+
+
+async def submit_review(
+    client: Client, reference: str, department: str, **fields
+) -> life.ReviewResult:
+    submission = build(life.SubmitReview, **fields)
+    round_ = await current_round(client, reference, department)
+    return await _update(
+        review_handle(client, reference, department, round_),
+        DepartmentReviewWorkflow.submit_review,
+        submission,
+        "Review",
+    )
+
+
+async def request_more_time(
+    client: Client, reference: str, department: str, **fields
+) -> life.NewReviewDeadline:
+    request = build(life.RequestMoreTime, **fields)
+    round_ = await current_round(client, reference, department)
+    return await _update(
+        review_handle(client, reference, department, round_),
+        DepartmentReviewWorkflow.request_more_time,
+        request,
+        "More time",
+    )

@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     # e.g. ERHVERV_CLOSING_DAYS='["2026-05-15"]'
     closing_days: list[date] = Field(default_factory=list)
 
+    # The case's life (issue 4)
+    review_working_days_before: int = Field(5, ge=0, le=60)  # review deadline before agreed date
+    dismissal_warning_working_days: int = Field(20, ge=1)  # waiting for material until the warning
+    dismissal_after_warning_working_days: int = Field(10, ge=1)  # warning until dismissal
+    reopen_working_days: int = Field(10, ge=0)  # least time for re-opened reviews
+    history_window: int = Field(200, ge=1)  # recent decided cases behind the estimate
+
+    # The satisfaction survey: a stable, signed link per case (answer page: a later issue)
+    survey_base_url: str = "http://127.0.0.1:8000"
+    survey_secret: SecretStr = SecretStr("dev-only-change-me")
+
     # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
     caseworkers_file: Path = ROOT / "config" / "caseworkers.json"
 

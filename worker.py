@@ -24,14 +24,20 @@ from settings import Settings, get_settings
 from temporal_client import connect
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.review import DepartmentReviewWorkflow
 
-WORKFLOWS = [CaseWorkflow]
+WORKFLOWS = [CaseWorkflow, DepartmentReviewWorkflow]
 
 
 def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list:
     records = RecordActivities(sessions, settings)
     letters = LetterActivities(sessions, channel, settings)
-    return [records.load_case_setup, records.record_case, letters.send_letter]
+    return [
+        records.load_case_setup,
+        records.record_case,
+        records.processing_history,
+        letters.send_letter,
+    ]
 
 
 def build_worker(client: Client, sessions, channel: LetterChannel, settings: Settings) -> Worker:

@@ -19,9 +19,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.models import OutboxLetter
+from domain.survey import survey_url
 from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
 from mail.render import render_letter
-from schemas.letters import LetterRequest, LetterResult
+from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
 from settings import Settings
 
 
@@ -36,9 +37,17 @@ class LetterActivities:
         self.channel = channel
         self.settings = settings
 
+    def _complete(self, request: LetterRequest) -> LetterFacts:
+        """Facts only the activity may know: the survey's signed per-case link."""
+        if request.kind != LetterKind.survey:
+            return request.facts
+        secret = self.settings.survey_secret.get_secret_value().encode()
+        url = survey_url(self.settings.survey_base_url, request.case_id, secret)
+        return request.facts.model_copy(update={"survey_url": url})
+
     @activity.defn(name="send_letter")
     async def send_letter(self, request: LetterRequest) -> LetterResult:
-        subject, body = render_letter(request.kind, request.facts)
+        subject, body = render_letter(request.kind, self._complete(request))
         message_id = message_id_for(
             request.case_id, request.letter_key, self.settings.message_id_domain
         )

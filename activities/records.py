@@ -16,7 +16,10 @@ from temporalio import activity
 from db.models import Case, CaseworkerRow
 from db.models import CaseEvent as CaseEventRow
 from schemas.case import CaseEvent, CaseProjection, CaseSetup, Caseworker
+from schemas.intake import CaseType, Department
 from settings import Settings
+
+JSON_COLUMNS = ("clock", "pre_dialogues", "reviews")
 
 
 class CaseRecord(BaseModel):
@@ -26,6 +29,15 @@ class CaseRecord(BaseModel):
 
     projection: CaseProjection
     events: list[CaseEvent]
+
+
+class HistoryQuery(BaseModel):
+    """Closed, decided cases like this one: same case type and the same departments."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    case_type: CaseType
+    departments: list[Department]
 
 
 class RecordActivities:
@@ -54,11 +66,33 @@ class RecordActivities:
             caseworker_team_email=s.caseworker_team_email,
             team_lead_email=s.team_lead_email,
             municipality_name=s.municipality_name,
+            review_working_days_before=s.review_working_days_before,
+            dismissal_warning_working_days=s.dismissal_warning_working_days,
+            dismissal_after_warning_working_days=s.dismissal_after_warning_working_days,
+            reopen_working_days=s.reopen_working_days,
         )
+
+    @activity.defn(name="processing_history")
+    async def processing_history(self, query: HistoryQuery) -> list[float]:
+        """Net processing days (KL clock) of the most recent comparable decided cases."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(Case.net_processing_days)
+                .where(
+                    Case.case_type == query.case_type.value,
+                    Case.departments == [d.value for d in query.departments],
+                    Case.closing_reason == "decided",
+                    Case.net_processing_days.is_not(None),
+                )
+                .order_by(Case.closed_at.desc())
+                .limit(self.settings.history_window)
+            )
+            return [float(days) for days in rows]
 
     @activity.defn(name="record_case")
     async def record_case(self, record: CaseRecord) -> None:
-        row = record.projection.model_dump()
+        row = record.projection.model_dump(mode="json")
+        row = {**record.projection.model_dump(), **{k: row[k] for k in JSON_COLUMNS}}
         async with self.sessions.begin() as session:
             stmt = insert(Case).values(**row)
             stmt = stmt.on_conflict_do_update(

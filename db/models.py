@@ -4,9 +4,9 @@ idempotent activities and read by lists, reports and people."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ARRAY, Boolean, DateTime, Integer, String, Text, func
+from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +36,25 @@ class Case(Base):
     contact_breached: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(TS)
+    # issue 4: the case's life (migration 0002)
+    sustainability_level: Mapped[int | None] = mapped_column(Integer)
+    missing_material: Mapped[list[str]] = mapped_column(ARRAY(String(80)), default=list)
+    complete_at: Mapped[datetime | None] = mapped_column(TS)
+    agreed_date: Mapped[date | None] = mapped_column(Date)
+    clock: Mapped[list] = mapped_column(JSONB, default=list)
+    pre_dialogues: Mapped[list] = mapped_column(JSONB, default=list)
+    nbe_offer_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    nbe_accepted: Mapped[bool | None] = mapped_column(Boolean)
+    reviews: Mapped[list] = mapped_column(JSONB, default=list)
+    late_reviews: Mapped[int] = mapped_column(Integer, default=0)
+    decided_at: Mapped[datetime | None] = mapped_column(TS)
+    decided_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    closing_reason: Mapped[str | None] = mapped_column(String(40), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(TS)
+    gross_working_days: Mapped[int | None] = mapped_column(Integer)
+    net_processing_days: Mapped[float | None] = mapped_column(Float)
+    waiting_days: Mapped[float | None] = mapped_column(Float)
+    survey_sent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CaseEvent(Base):

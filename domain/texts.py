@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from schemas.intake import CaseType, Department
+from schemas.life import ClosingReason, Estimate, EstimateBasis, PreDialogueTopic, ReviewOutcome
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
@@ -24,6 +25,28 @@ CASE_TYPE_NAMES = {
     CaseType.environmental_approval_minor: "miljøgodkendelse (mindre)",
     CaseType.environmental_approval_large: "miljøgodkendelse (større og kompleks)",
     CaseType.fire_safety: "brandsikring og beredskab",
+}
+
+OUTCOME_NAMES = {
+    ReviewOutcome.approved: "godkendt",
+    ReviewOutcome.approved_with_conditions: "godkendt med vilkår",
+    ReviewOutcome.refused: "afslag",
+}
+
+TOPIC_NAMES = {
+    PreDialogueTopic.general: "forhåndsdialog",
+    PreDialogueTopic.sustainability: "forhåndsdialog om bæredygtighed",
+}
+
+TOPIC_NAMES_DEFINITE = {
+    PreDialogueTopic.general: "forhåndsdialogen",
+    PreDialogueTopic.sustainability: "forhåndsdialogen om bæredygtighed",
+}
+
+CLOSING_REASON_NAMES = {
+    ClosingReason.decided: "afgjort",
+    ClosingReason.withdrawn: "trukket tilbage af ansøgeren",
+    ClosingReason.dismissed_incomplete: "afvist, fordi sagen ikke blev fuldt oplyst",
 }
 
 WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
@@ -60,3 +83,10 @@ def department_list(departments: list[Department]) -> str:
     """'byggeri, miljø og brand/beredskab'."""
     names = [DEPARTMENT_NAMES[d] for d in departments]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
+
+
+def estimate_basis(estimate: Estimate) -> str:
+    """What the expected decision date rests on: 'baseret på KL's servicemål på 50 kalenderdage'."""
+    if estimate.basis == EstimateBasis.kl_target:
+        return f"baseret på KL's servicemål på {estimate.processing_days} kalenderdage"
+    return "baseret på behandlingstiden i lignende sager"

@@ -9,6 +9,16 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from schemas.intake import CaseIntake, Department, Phone
+from schemas.life import (
+    ClockEntry,
+    ClosingReason,
+    DateChange,
+    Estimate,
+    Figures,
+    MaterialLine,
+    PreDialogue,
+    ReviewResult,
+)
 
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
 CaseworkerId = Annotated[
@@ -20,6 +30,10 @@ class CaseStatus(StrEnum):
     awaiting_caseworker = "awaiting_caseworker"
     contact_overdue = "contact_overdue"
     caseworker_assigned = "caseworker_assigned"
+    awaiting_material = "awaiting_material"
+    in_review = "in_review"
+    awaiting_decision = "awaiting_decision"
+    closed = "closed"
 
 
 class Caseworker(BaseModel):
@@ -39,6 +53,12 @@ class CaseSetup(BaseModel):
     """Configuration a case needs, read once by an activity at case start (so it is in history)."""
 
     model_config = STRICT
+
+    # issue 4 (defaults keep the setups recorded in earlier histories valid)
+    review_working_days_before: int = 5
+    dismissal_warning_working_days: int = 20
+    dismissal_after_warning_working_days: int = 10
+    reopen_working_days: int = 10
 
     caseworkers: list[Caseworker]
     closing_days: list[date] = Field(default_factory=list)
@@ -81,6 +101,33 @@ class CaseState(BaseModel):
     contact_breached: bool = False
     letters_sent: list[str] = Field(default_factory=list)
     version: int = 0
+    # issue 4: the case's life after first contact
+    sustainability_level: int = 1
+    required_material: list[MaterialLine] = Field(default_factory=list)
+    received_material: list[str] = Field(default_factory=list)
+    complete_at: AwareDatetime | None = None  # first time "fuldt oplyst"
+    waiting_since: AwareDatetime | None = None  # waiting for material since
+    dismissal_warning_sent: bool = False
+    dismissal_date: date | None = None
+    clock: list[ClockEntry] = Field(default_factory=list)
+    history_days: list[float] = Field(default_factory=list)
+    estimate: Estimate | None = None
+    agreed_date: date | None = None
+    date_changes: list[DateChange] = Field(default_factory=list)
+    project_changes: int = 0
+    pre_dialogues: list[PreDialogue] = Field(default_factory=list)
+    nbe_offer_sent: bool = False
+    nbe_accepted: bool | None = None
+    review_rounds: dict[str, int] = Field(default_factory=dict)
+    reviews: dict[str, ReviewResult] = Field(default_factory=dict)
+    late_reviews: list[str] = Field(default_factory=list)
+    decided_at: AwareDatetime | None = None
+    decision_date: date | None = None
+    complaint_deadline: date | None = None
+    closing_reason: ClosingReason | None = None
+    closed_at: AwareDatetime | None = None
+    figures: Figures | None = None
+    survey_sent: bool = False
 
     @property
     def contact_met(self) -> bool | None:
@@ -121,6 +168,25 @@ class CaseProjection(BaseModel):
     contacted_at: AwareDatetime | None
     contact_breached: bool
     updated_at: AwareDatetime
+    # issue 4 (defaults keep projections of earlier cases valid)
+    sustainability_level: int | None = None
+    missing_material: list[str] = Field(default_factory=list)
+    complete_at: AwareDatetime | None = None
+    agreed_date: date | None = None
+    clock: list[ClockEntry] = Field(default_factory=list)
+    pre_dialogues: list[PreDialogue] = Field(default_factory=list)
+    nbe_offer_sent: bool = False
+    nbe_accepted: bool | None = None
+    reviews: list[ReviewResult] = Field(default_factory=list)
+    late_reviews: int = 0
+    decided_at: AwareDatetime | None = None
+    decided_on_time: bool | None = None
+    closing_reason: str | None = None
+    closed_at: AwareDatetime | None = None
+    gross_working_days: int | None = None
+    net_processing_days: float | None = None
+    waiting_days: float | None = None
+    survey_sent: bool = False
 
 
 def projection_of(state: CaseState, now: datetime) -> CaseProjection:
@@ -139,4 +205,24 @@ def projection_of(state: CaseState, now: datetime) -> CaseProjection:
         contacted_at=state.contacted_at,
         contact_breached=state.contact_breached,
         updated_at=now,
+        sustainability_level=state.sustainability_level,
+        missing_material=[
+            m.code for m in state.required_material if m.code not in state.received_material
+        ],
+        complete_at=state.complete_at,
+        agreed_date=state.agreed_date,
+        clock=state.clock,
+        pre_dialogues=state.pre_dialogues,
+        nbe_offer_sent=state.nbe_offer_sent,
+        nbe_accepted=state.nbe_accepted,
+        reviews=list(state.reviews.values()),
+        late_reviews=len(state.late_reviews),
+        decided_at=state.decided_at,
+        decided_on_time=state.figures.decided_on_or_before_agreed_date if state.figures else None,
+        closing_reason=state.closing_reason.value if state.closing_reason else None,
+        closed_at=state.closed_at,
+        gross_working_days=state.figures.gross_working_days if state.figures else None,
+        net_processing_days=state.figures.net_processing_days if state.figures else None,
+        waiting_days=state.figures.waiting_days if state.figures else None,
+        survey_sent=state.survey_sent,
     )

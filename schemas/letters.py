@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr
 
 from schemas.case import Caseworker
+from schemas.intake import CaseIntake, CaseType, Department
 from schemas.life import (
     ClosingReason,
     ComplaintBody,
@@ -16,7 +17,6 @@ from schemas.life import (
     PreDialogue,
     ReviewResult,
 )
-from schemas.intake import CaseIntake, CaseType, Department
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 

@@ -3,7 +3,7 @@ the agreed date, pre-dialogue, sustainability, department reviews, the decision,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -139,6 +139,7 @@ class PreDialogue(BaseModel):
     place: str | None = None
     video_link: str | None = None
     bookings: int = 0
+    reminded_booking: int = 0  # the booking number the reminder went out for
     held: bool = False
     cancelled: bool = False
 
@@ -203,22 +204,6 @@ class RequestMoreTime(BaseModel):
 
     working_days: Annotated[int, Field(ge=1, le=60)]
     reason: Reason
-
-
-class ReviewInput(BaseModel):
-    """Start of one department's review (a child workflow of the case)."""
-
-    model_config = STRICT
-
-    case_id: str
-    reference: str
-    department: Department
-    round: int
-    officer_id: str
-    officer_email: str
-    coordinator_email: str
-    review_deadline: AwareDatetime
-    reminder_at: AwareDatetime
 
 
 class ReviewResult(BaseModel):

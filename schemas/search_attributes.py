@@ -11,8 +11,20 @@ DEPARTMENTS = SearchAttributeKey.for_keyword_list("Departments")
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 CONTACT_DEADLINE = SearchAttributeKey.for_datetime("ContactDeadline")
 CONTACT_BREACHED = SearchAttributeKey.for_bool("ContactBreached")
+# issue 4: the agreed decision date, and lateness of a department's review (set on the case
+# and on the late review's own workflow)
+AGREED_DATE = SearchAttributeKey.for_datetime("AgreedDate")
+REVIEW_LATE = SearchAttributeKey.for_bool("ReviewLate")
 
-ALL = (CASE_TYPE, DEPARTMENTS, CASE_STATUS, CONTACT_DEADLINE, CONTACT_BREACHED)
+ALL = (
+    CASE_TYPE,
+    DEPARTMENTS,
+    CASE_STATUS,
+    CONTACT_DEADLINE,
+    CONTACT_BREACHED,
+    AGREED_DATE,
+    REVIEW_LATE,
+)
 
 # The name the `temporal` CLI uses for each indexed value type.
 CLI_TYPE_NAMES = {

@@ -1,15 +1,17 @@
 """Record case histories on the time-skipping server, for the replay tests.
 
-    .venv/bin/python -m tests.record_histories      # rewrites tests/histories/*.json
+    .venv/bin/python -m tests.record_histories   # records scenarios with no history yet
 
-Run it when a *new* scenario is added, never to paper over a replay failure: the committed
-histories stand for cases already running in production, and the workflow code must keep
-replaying them (use `workflow.patched` for changes).
+It never overwrites a committed history: those stand for cases already running in production,
+and the workflow code must keep replaying them (use `workflow.patched` for changes). Add a new
+scenario when the workflow gains behaviour worth guarding.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,10 +21,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import case_api
+from domain import calendar
 from tests.conftest import make_intake, register_search_attributes, start_time_skipping
+from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
+from worker import WORKFLOWS
 from workflows import workflow_runner
-from workflows.case import CaseWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -45,9 +49,92 @@ async def _assignment_and_reassignment(env: WorkflowEnvironment, queue: str) -> 
     return await handle.fetch_history()
 
 
+async def _three_departments_more_time(
+    env: WorkflowEnvironment, queue: str, history_of: str = "case"
+) -> WorkflowHistory:
+    """history_of: "case", or a department whose review history to return."""
+    life = Life(env, Fakes(env, roster=list(ROSTER)), queue)
+    await life.start(
+        case_type="industry_warehouse", departments=("building", "environment", "fire")
+    )
+    await case_api.assign_caseworker(env.client, life.reference, "jha")
+    await case_api.report_material(env.client, life.reference, life.all_material()[:2])
+    await env.sleep(timedelta(days=3))
+    await case_api.report_material(env.client, life.reference, life.all_material()[2:])
+    await life.review("building")
+    await life.review("environment")
+    await life.review_started("fire")
+    agreed = (await life.state()).agreed_date
+    await env.sleep(calendar.end_of_day(agreed) - await env.get_current_time() - timedelta(days=3))
+    await case_api.request_more_time(
+        env.client, life.reference, "fire", working_days=5, reason="Afventer brandteknisk vurdering"
+    )
+    await life.review("fire", "refused", text="Flugtvejene er for lange.")
+    await decide_and_close(life)
+    if history_of != "case":
+        return await case_api.review_handle(
+            env.client, life.reference, history_of, 1
+        ).fetch_history()
+    return await life.handle.fetch_history()
+
+
+async def _project_change_withdrawal(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
+    life = Life(env, Fakes(env, roster=list(ROSTER)), queue)
+    await life.start(
+        case_type="industry_warehouse",
+        departments=("building", "fire"),
+        sustainability_level=3,
+        pre_dialogue_wished=True,
+    )
+    await case_api.assign_caseworker(env.client, life.reference, "mkj")
+    now = await env.get_current_time()
+    await case_api.book_pre_dialogue(
+        env.client, life.reference, at=(now + timedelta(days=10)).isoformat(), place="Rådhuset"
+    )
+    await case_api.book_pre_dialogue(
+        env.client, life.reference, at=(now + timedelta(days=12)).isoformat(), place="Rådhuset"
+    )
+    await case_api.report_material(env.client, life.reference, life.all_material())
+    await life.review("building")
+    await case_api.report_project_change(
+        env.client,
+        life.reference,
+        description="Større hal",
+        departments=["building"],
+        new_material=[life.all_material()[0]],
+    )
+    await env.sleep(timedelta(days=13))
+    await case_api.answer_nbe_offer(env.client, life.reference, False)
+    await case_api.withdraw(env.client, life.reference, "Opgivet")
+    return await life.handle.fetch_history()
+
+
+async def _dismissal(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
+    life = Life(env, Fakes(env, roster=list(ROSTER)), queue)
+    await life.start()
+    await case_api.assign_caseworker(env.client, life.reference, "mkj")
+    await env.sleep(timedelta(weeks=7))
+    await life.handle.result()
+    return await life.handle.fetch_history()
+
+
+def load(path: Path) -> WorkflowHistory:
+    """A committed history (a bare history, or one wrapped with its workflow id)."""
+    data = json.loads(path.read_text())
+    if "workflow_id" in data:
+        return WorkflowHistory.from_json(data["workflow_id"], data["history"])
+    return WorkflowHistory.from_json(path.stem, data)
+
+
 SCENARIOS = {
-    "case_breach_then_late_assignment": _breach_then_late_assignment,
-    "case_assignment_and_reassignment": _assignment_and_reassignment,
+    "contact_breach_then_late_assignment": _breach_then_late_assignment,
+    "contact_assignment_and_reassignment": _assignment_and_reassignment,
+    "life_three_departments_more_time": _three_departments_more_time,
+    "life_project_change_pre_dialogue_withdrawal": _project_change_withdrawal,
+    "life_dismissal": _dismissal,
+    "review_fire_late_more_time": functools.partial(
+        _three_departments_more_time, history_of="fire"
+    ),
 }
 
 
@@ -60,8 +147,8 @@ async def record(name: str) -> WorkflowHistory:
         async with Worker(
             env.client,
             task_queue=queue,
-            workflows=[CaseWorkflow],
-            activities=Fakes(env).activities(),
+            workflows=WORKFLOWS,
+            activities=Fakes(env, roster=list(ROSTER)).activities(),
             workflow_runner=workflow_runner(),
         ):
             return await SCENARIOS[name](env, queue)
@@ -70,11 +157,21 @@ async def record(name: str) -> WorkflowHistory:
 
 
 async def main() -> None:
+    """Record the scenarios that have no committed history yet (never overwrite one)."""
     HISTORIES.mkdir(exist_ok=True)
     for name in SCENARIOS:
+        path = HISTORIES / f"{name}.json"
+        if path.exists():
+            print(f"kept {path.name} (committed histories are never re-recorded)")
+            continue
         history = await record(name)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
-        print(f"wrote {HISTORIES / name}.json ({len(history.events)} events)")
+        # Keep the workflow id: child workflow ids derive from it, so replay needs it.
+        path.write_text(
+            json.dumps(
+                {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
+            )
+        )
+        print(f"wrote {path.name} ({len(history.events)} events)")
 
 
 if __name__ == "__main__":

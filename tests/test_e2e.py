@@ -110,7 +110,7 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
     assert "Telefon: 99311111" in contact.body
 
     state = await case_api.get_state(client, reference)
-    assert state.status.value == "caseworker_assigned" and state.letters_sent == [
+    assert state.status.value == "awaiting_material" and state.letters_sent == [
         "receipt",
         "contact-letter",
     ]
@@ -124,7 +124,7 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
         outbox = (
             await session.scalars(select(OutboxLetter).where(OutboxLetter.case_id == handle.id))
         ).all()
-    assert row.status == "caseworker_assigned" and row.caseworker_id == "mkj"
+    assert row.status == "awaiting_material" and row.caseworker_id == "mkj"
     assert row.contact_deadline == deadline and row.contact_breached is False
     assert kinds[0] == "case_received"
     assert {"letter_sent", "caseworker_assigned", "company_contacted"} <= set(kinds)

@@ -10,12 +10,38 @@ import pytest
 from jinja2.exceptions import UndefinedError
 
 from domain.guidance import GUIDANCE, SUSTAINABILITY, guidance_for
-from domain.texts import CASE_TYPE_NAMES, DEPARTMENT_NAMES, danish_date, danish_datetime
+from domain.texts import (
+    CASE_TYPE_NAMES,
+    CLOSING_REASON_NAMES,
+    DEPARTMENT_NAMES,
+    OUTCOME_NAMES,
+    TOPIC_NAMES,
+    TOPIC_NAMES_DEFINITE,
+    danish_date,
+    danish_datetime,
+)
 from domain.texts import department_list as department_list_text
-from mail.render import render_letter
+from mail.render import (
+    REQUIRED_FACTS,
+    MissingLetterFacts,
+    complaint_groups,
+    latest_reviews,
+    render_letter,
+)
 from schemas.case import Caseworker
 from schemas.intake import CaseType, Department
 from schemas.letters import LetterFacts, LetterKind
+from schemas.life import (
+    ClosingReason,
+    ComplaintBody,
+    Estimate,
+    EstimateBasis,
+    MaterialLine,
+    PreDialogue,
+    PreDialogueTopic,
+    ReviewOutcome,
+    ReviewResult,
+)
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CET = timezone(timedelta(hours=1))
@@ -41,6 +67,77 @@ BUILDING_AND_FIRE_LINKS = [
 ]
 ENVIRONMENT_LINKS = [g.url for g in GUIDANCE[Department.environment]]
 
+FIRE_PLAN = MaterialLine(
+    code="fire.plan", department=Department.fire, title="Brandteknisk dokumentation"
+)
+DRAWINGS = MaterialLine(
+    code="building.drawings", department=Department.building, title="Plan- og facadetegninger"
+)
+SITE_PLAN = MaterialLine(
+    code="building.site_plan", department=Department.building, title="Situationsplan"
+)
+SURVEY_URL = "https://survey.kommune.example/s/BYG-2026-00123?sig=abc123"
+
+
+def review(
+    department: Department,
+    outcome: ReviewOutcome,
+    text: str,
+    conditions: tuple[str, ...] = (),
+    round: int = 1,
+) -> ReviewResult:
+    return ReviewResult(
+        department=department,
+        round=round,
+        officer_id="off",
+        outcome=outcome,
+        text=text,
+        conditions=list(conditions),
+        submitted_at=datetime(2027, 1, 20, 14, 0, tzinfo=CET),
+        late=False,
+    )
+
+
+BUILDING_REVIEW = review(
+    Department.building,
+    ReviewOutcome.approved_with_conditions,
+    "Byggeriet overholder bygningsreglementet.",
+    ("Der skal etableres 4 handicapparkeringspladser.", "Facaden udføres i teglsten."),
+)
+ENVIRONMENT_REVIEW = review(
+    Department.environment, ReviewOutcome.approved, "Ingen væsentlige miljøpåvirkninger."
+)
+FIRE_REFUSAL = review(
+    Department.fire,
+    ReviewOutcome.refused,
+    "Flugtvejene fra hallens nordlige del er for lange.",
+)
+FIRE_APPROVAL = review(
+    Department.fire,
+    ReviewOutcome.approved_with_conditions,
+    "Sprinkleranlægget dækker hele hallen.",
+    ("Sprinkleranlægget skal serviceres årligt.",),
+)
+BYGGEKLAGE = ComplaintBody(
+    department=Department.building,
+    body="Nævnenes Hus, Byggeklageenheden",
+    how="Klag via Klageportalen på naevneneshus.dk (kun retlige spørgsmål).",
+    weeks=4,
+)
+PLANKLAGE = ComplaintBody(
+    department=Department.building,
+    body="Planklagenævnet",
+    how="Klag via Klageportalen på naevneneshus.dk.",
+    weeks=4,
+)
+MILJOEKLAGE = ComplaintBody(
+    department=Department.environment,
+    body="Miljø- og Fødevareklagenævnet",
+    how="Klag via Klageportalen på naevneneshus.dk.",
+    weeks=4,
+)
+FIRE_BYGGEKLAGE = BYGGEKLAGE.model_copy(update={"department": Department.fire})
+
 
 def facts(
     departments: tuple[Department, ...] = (Department.building, Department.fire),
@@ -59,6 +156,37 @@ def facts(
         "municipality_name": "Aalborg Kommune",
         "caseworker": JOERGEN,
         "previous_caseworker": METTE,
+        # issue 4: every letter kind has what it needs
+        "sustainability_level": 1,
+        "missing_material": [FIRE_PLAN],
+        "received_material": [DRAWINGS, SITE_PLAN],
+        "agreed_date": date(2027, 1, 29),
+        "estimate": Estimate(
+            decision_date=date(2027, 1, 29),
+            basis=EstimateBasis.kl_target,
+            processing_days=50,
+            history_cases=3,
+        ),
+        "previous_agreed_date": date(2027, 1, 15),
+        "change_reason": "Virksomheden har ændret hallens placering på grunden.",
+        "pre_dialogue": PreDialogue(
+            topic=PreDialogueTopic.general,
+            requested_at=datetime(2026, 12, 2, 10, 0, tzinfo=CET),
+            at=datetime(2026, 12, 9, 13, 30, tzinfo=CET),
+            place="Stigsborg Brygge 5, 9400 Nørresundby, mødelokale 2.14",
+            bookings=1,
+        ),
+        "cancel_reason": "Sagsbehandleren er syg.",
+        "department": Department.fire,
+        "review_deadline": datetime(2027, 1, 22, 23, 59, 59, 999999, tzinfo=CET),
+        "reviews": [BUILDING_REVIEW, FIRE_APPROVAL],
+        "decision_date": date(2027, 1, 27),
+        "grounds": "Projektet opfylder reglerne, når vilkårene overholdes.",
+        "complaint_bodies": [BYGGEKLAGE, FIRE_BYGGEKLAGE],
+        "complaint_deadline": date(2027, 2, 24),
+        "dismissal_date": date(2027, 2, 12),
+        "closing_reason": ClosingReason.withdrawn,
+        "survey_url": SURVEY_URL,
     }
     values.update(changes)
     return LetterFacts(**values)
@@ -240,6 +368,385 @@ def test_contact_escalation() -> None:
     assert "udløb tirsdag den 1. december 2026" in body
 
 
+# ------------------------------------------------------------------ contact letter: material, date
+
+
+def test_contact_letter_lists_the_missing_material() -> None:
+    _, body = render_letter(
+        LetterKind.contact_letter, facts(missing_material=[FIRE_PLAN, DRAWINGS])
+    )
+    assert (
+        "Før vi kan gå i gang med selve behandlingen, mangler vi:\n"
+        "- Brandteknisk dokumentation (brand/beredskab)\n"
+        "- Plan- og facadetegninger (byggeri)\n"
+    ) in body
+    assert "Sagen er fuldt oplyst." not in body
+
+
+def test_contact_letter_when_fully_informed() -> None:
+    _, body = render_letter(LetterKind.contact_letter, facts(missing_material=[]))
+    assert "Sagen er fuldt oplyst" in body
+    assert "mangler vi" not in body
+
+
+def test_contact_letter_agreed_date_and_kl_basis() -> None:
+    _, body = render_letter(LetterKind.contact_letter, facts())
+    assert (
+        "Vi forventer at kunne træffe afgørelse senest fredag den 29. januar 2027, "
+        "baseret på KL's servicemål på 50 kalenderdage."
+    ) in body
+    assert "regnes fra den dag, sagen er fuldt oplyst" in body
+
+
+def test_contact_letter_history_basis() -> None:
+    estimate = Estimate(
+        decision_date=date(2027, 1, 29),
+        basis=EstimateBasis.history,
+        processing_days=38,
+        history_cases=14,
+    )
+    _, body = render_letter(LetterKind.contact_letter, facts(estimate=estimate))
+    assert "senest fredag den 29. januar 2027, baseret på behandlingstiden i lignende sager" in body
+    assert "KL's servicemål" not in body
+
+
+def test_contact_letter_without_agreed_date() -> None:
+    _, body = render_letter(LetterKind.contact_letter, facts(agreed_date=None, estimate=None))
+    assert "Vi forventer at kunne træffe afgørelse" not in body
+    assert_clean(body)
+
+
+@pytest.mark.parametrize(
+    ("wished", "met", "text"),
+    [
+        (date(2027, 2, 5), None, "Det ønske forventer vi at kunne opfylde."),
+        (date(2027, 1, 15), None, "Det kan vi desværre ikke nå"),
+        (date(2027, 1, 15), True, "Det ønske forventer vi at kunne opfylde."),
+        (date(2027, 2, 5), False, "Det kan vi desværre ikke nå"),
+    ],
+)
+def test_contact_letter_wished_date(wished: date, met: bool | None, text: str) -> None:
+    estimate = facts().estimate.model_copy(update={"wished_date": wished, "wished_date_met": met})
+    _, body = render_letter(LetterKind.contact_letter, facts(estimate=estimate))
+    assert f"I har ønsket en afgørelse senest {danish_date(wished)}. {text}" in body
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_contact_letter_sustainability_level(level: int) -> None:
+    _, body = render_letter(LetterKind.contact_letter, facts(sustainability_level=level))
+    assert "I kan til enhver tid, indtil afgørelsen er truffet, bede om en forhåndsdialog" in body
+    assert SUSTAINABILITY.url in body
+    offer = "Vi tilbyder jer en forhåndsdialog om bæredygtighed og cirkulær økonomi"
+    assert (offer in body) == (level >= 2)
+    assert ("særskilt brev et tilbud om medlemskab af NBE" in body) == (level == 3)
+
+
+# ------------------------------------------------------------------ case life letters
+
+FIRST_CONTACT_KINDS = {
+    LetterKind.receipt,
+    LetterKind.contact_letter,
+    LetterKind.reassignment,
+    LetterKind.contact_reminder,
+    LetterKind.contact_escalation,
+}
+CASE_LIFE_KINDS = [k for k in LetterKind if k not in FIRST_CONTACT_KINDS]
+
+
+@pytest.mark.parametrize("kind", [k for k in LetterKind if k not in REQUIRED_FACTS])
+def test_letters_without_optional_facts(kind: LetterKind) -> None:
+    """Letters that need none of the issue-4 facts render without them."""
+    bare = facts().model_copy(
+        update={
+            "missing_material": [],
+            "received_material": [],
+            "agreed_date": None,
+            "estimate": None,
+            "previous_agreed_date": None,
+            "change_reason": None,
+        }
+    )
+    subject, body = render_letter(kind, bare)
+    assert_clean(subject + body)
+    assert "Forventet afgørelse" not in body
+
+
+@pytest.mark.parametrize(("kind", "fields"), list(REQUIRED_FACTS.items()))
+def test_letters_need_their_facts(kind: LetterKind, fields: tuple[str, ...]) -> None:
+    for field in fields:
+        empty = [] if isinstance(getattr(facts(), field), list) else None
+        with pytest.raises(MissingLetterFacts, match=field):
+            render_letter(kind, facts(**{field: empty}))
+
+
+@pytest.mark.parametrize("kind", CASE_LIFE_KINDS)
+def test_case_facts_block(kind: LetterKind) -> None:
+    """Every case-life letter shows the reference, the caseworker and the agreed date."""
+    _, body = render_letter(kind, facts())
+    assert body.startswith(f"Sagsnummer: {REFERENCE}\n")
+    assert "Procesansvarlig sagsbehandler: Jørgen Hald Andersen, jha@kommune.example" in body
+    assert "Forventet afgørelse (aftalt dato): fredag den 29. januar 2027\n" in body
+
+
+@pytest.mark.parametrize("kind", CASE_LIFE_KINDS)
+def test_case_life_letters_without_caseworker(kind: LetterKind) -> None:
+    subject, body = render_letter(kind, facts(caseworker=None, previous_caseworker=None))
+    assert "Procesansvarlig sagsbehandler:" not in body
+    assert "Jørgen" not in body
+    assert_clean(subject + body)
+
+
+def test_material_status_lists_received_and_missing() -> None:
+    subject, body = render_letter(LetterKind.material_status, facts())
+    assert subject == f"Der mangler stadig materiale i sag {REFERENCE}"
+    assert (
+        "Vi har modtaget:\n- Plan- og facadetegninger (byggeri)\n- Situationsplan (byggeri)\n"
+    ) in body
+    assert "mangler vi stadig:\n- Brandteknisk dokumentation (brand/beredskab)\n" in body
+    assert "er nu fuldt oplyst" not in body
+
+
+def test_material_status_fully_informed() -> None:
+    subject, body = render_letter(
+        LetterKind.material_status, facts(missing_material=[], received_material=[FIRE_PLAN])
+    )
+    assert subject == f"Sag {REFERENCE} er fuldt oplyst – behandlingen er gået i gang"
+    assert "Jeres sag er nu fuldt oplyst" in body
+    assert "gået i gang med selve behandlingen" in body
+    assert "- Brandteknisk dokumentation (brand/beredskab)" in body  # received
+    assert "mangler" not in body
+    assert "Vi forventer at kunne træffe afgørelse senest fredag den 29. januar 2027" in body
+
+
+def test_date_changed() -> None:
+    subject, body = render_letter(LetterKind.date_changed, facts())
+    assert subject == f"Ny forventet dato for afgørelse i sag {REFERENCE}"
+    assert "Tidligere dato: fredag den 15. januar 2027\n" in body
+    assert "Ny dato: fredag den 29. januar 2027\n" in body
+    assert "Årsag: Virksomheden har ændret hallens placering på grunden.\n" in body
+    assert "Jørgen Hald Andersen, på jha@kommune.example" in body
+    assert "beklage" not in body.lower()
+
+
+def test_pre_dialogue_booked() -> None:
+    subject, body = render_letter(LetterKind.pre_dialogue_booked, facts())
+    assert subject == f"Bekræftelse af forhåndsdialog i sag {REFERENCE}"
+    assert "Bekræftelse af forhåndsdialog\n" in body
+    assert "Tidspunkt: onsdag den 9. december 2026 kl. 13.30\n" in body
+    assert "Sted: Stigsborg Brygge 5, 9400 Nørresundby, mødelokale 2.14\n" in body
+    assert "Videomøde" not in body
+    assert "flyttet" not in subject + body
+    assert "Kære" not in body  # one letter to the company and the caseworker
+
+
+def test_pre_dialogue_booked_moved_to_a_video_meeting() -> None:
+    moved = PreDialogue(
+        topic=PreDialogueTopic.sustainability,
+        at=datetime(2026, 12, 10, 9, 0, tzinfo=CET),
+        video_link="https://meet.kommune.example/abc",
+        bookings=2,
+    )
+    subject, body = render_letter(LetterKind.pre_dialogue_booked, facts(pre_dialogue=moved))
+    assert "flyttet" in subject
+    assert "Forhåndsdialogen om bæredygtighed i sag BYG-2026-00123 er flyttet" in body
+    assert "Tidspunkt: torsdag den 10. december 2026 kl. 09.00\n" in body
+    assert "Videomøde: https://meet.kommune.example/abc\n" in body
+    assert "Sted:" not in body
+    assert "bæredygtighed og cirkulær økonomi" in body
+
+
+def test_pre_dialogue_reminder_and_cancellation() -> None:
+    subject, body = render_letter(LetterKind.pre_dialogue_reminder, facts())
+    assert "onsdag den 9. december 2026 kl. 13.30" in subject
+    assert "Tidspunkt: onsdag den 9. december 2026 kl. 13.30" in body
+    subject, body = render_letter(LetterKind.pre_dialogue_cancelled, facts())
+    assert subject == f"Aflysning af forhåndsdialog i sag {REFERENCE}"
+    assert "er aflyst" in body
+    assert "Årsag: Sagsbehandleren er syg." in body
+
+
+def test_nbe_offer() -> None:
+    subject, body = render_letter(LetterKind.nbe_offer, facts(sustainability_level=3))
+    assert "NBE" in subject
+    assert "Netværk for Bæredygtig Erhvervsudvikling" in body
+    assert "gratis" in body and "Nordjylland" in body
+    assert "et ja eller et nej" in body
+    assert "Jørgen Hald Andersen" in body
+
+
+@pytest.mark.parametrize("kind", [LetterKind.review_reminder, LetterKind.review_escalation])
+def test_review_letters_are_internal(kind: LetterKind) -> None:
+    subject, body = render_letter(kind, facts())
+    assert "brand/beredskab" in subject
+    assert "fredag den 22. januar 2027 kl. 23.59" in subject + body
+    assert "Søren Ærø Østergård" not in body
+    assert "(industri- og lagerbygning; byggeri og brand/beredskab)" in body
+
+
+def test_review_reminder_says_how_to_answer() -> None:
+    _, body = render_letter(LetterKind.review_reminder, facts(department=Department.building))
+    assert (
+        f'starter.py review {REFERENCE} building approve|conditions|refuse --text "<vurdering>"'
+    ) in body
+    assert f"starter.py more-time {REFERENCE} building <hverdage> --reason" in body
+
+
+def test_review_escalation_goes_to_the_coordinator() -> None:
+    _, body = render_letter(LetterKind.review_escalation, facts())
+    assert "Til Jørgen Hald Andersen\n" in body
+    assert "Brand/beredskab har ikke afgivet sin faglige vurdering" in body
+
+
+# ------------------------------------------------------------------ the decision
+
+
+def three_department_decision(**changes) -> LetterFacts:
+    values = {
+        "departments": tuple(Department),
+        "reviews": [FIRE_REFUSAL, ENVIRONMENT_REVIEW, BUILDING_REVIEW],
+        "complaint_bodies": [BYGGEKLAGE, PLANKLAGE, MILJOEKLAGE, FIRE_BYGGEKLAGE],
+        "grounds": "Flugtvejslængderne overstiger kravene i bygningsreglementet.",
+    }
+    values.update(changes)
+    return facts(**values)
+
+
+def test_decision_three_departments_fire_refuses() -> None:
+    subject, body = render_letter(LetterKind.decision, three_department_decision())
+    assert subject == f"Afgørelse i sag {REFERENCE}"
+    assert body.count("Afgørelsen er truffet: onsdag den 27. januar 2027") == 1
+    assert "Kommunen giver afslag på jeres ansøgning, fordi brand/beredskab ikke kan" in body
+    assert "giver tilladelse" not in body
+    # every department's outcome, text and conditions, in department order
+    byg = body.index("Byggeri: godkendt med vilkår\nByggeriet overholder bygningsreglementet.\n")
+    mil = body.index("Miljø: godkendt\nIngen væsentlige miljøpåvirkninger.\n")
+    brand = body.index("Brand/beredskab: afslag\nFlugtvejene fra hallens nordlige del")
+    assert byg < mil < brand
+    assert (
+        "Vilkår:\n1. Der skal etableres 4 handicapparkeringspladser.\n"
+        "2. Facaden udføres i teglsten.\n"
+    ) in body
+    assert "Begrundelse\n\nFlugtvejslængderne overstiger kravene i bygningsreglementet.\n" in body
+    # klagevejledning: three bodies, Byggeklageenheden once for building and fire
+    assert "Afgørelsen er truffet efter flere love" in body
+    assert body.count("Nævnenes Hus, Byggeklageenheden") == 1
+    assert "- Nævnenes Hus, Byggeklageenheden (byggeri og brand/beredskab): Klag via" in body
+    assert "- Planklagenævnet (byggeri): " in body
+    assert "- Miljø- og Fødevareklagenævnet (miljø): " in body
+    complaint_lines = [
+        line for line in body.splitlines() if line.startswith("- ") and "Klag" in line
+    ]
+    assert len(complaint_lines) == 3
+    assert (
+        "Klagefristen er 4 uger fra den dag, afgørelsen er meddelt, "
+        "dvs. senest onsdag den 24. februar 2027."
+    ) in body
+
+
+def test_decision_approval_with_all_conditions() -> None:
+    _, body = render_letter(
+        LetterKind.decision,
+        three_department_decision(reviews=[BUILDING_REVIEW, ENVIRONMENT_REVIEW, FIRE_APPROVAL]),
+    )
+    assert "afslag" not in body
+    assert "Kommunen giver tilladelse og miljøgodkendelse til projektet på de 3 vilkår" in body
+    assert "(vilkår 1–3)" in body
+    assert "3. Sprinkleranlægget skal serviceres årligt.\n" in body
+
+
+def test_decision_plain_approval_one_body() -> None:
+    approved = review(Department.building, ReviewOutcome.approved, "I orden.")
+    _, body = render_letter(
+        LetterKind.decision,
+        facts(
+            departments=(Department.building,), reviews=[approved], complaint_bodies=[BYGGEKLAGE]
+        ),
+    )
+    assert "Kommunen giver tilladelse til projektet.\n" in body
+    assert "Vilkår" not in body
+    assert "flere love" not in body
+    assert "I kan klage over afgørelsen til:\n\n- Nævnenes Hus, Byggeklageenheden (byggeri)" in body
+
+
+def test_decision_uses_each_departments_latest_round() -> None:
+    first = review(Department.fire, ReviewOutcome.refused, "For lange flugtveje.")
+    second = review(Department.fire, ReviewOutcome.approved, "Flugtvejene er ændret.", round=2)
+    _, body = render_letter(
+        LetterKind.decision,
+        facts(
+            reviews=[second, BUILDING_REVIEW, first],
+            departments=(Department.building, Department.fire),
+        ),
+    )
+    assert "Brand/beredskab: godkendt\nFlugtvejene er ændret." in body
+    assert "For lange flugtveje" not in body
+    assert "afslag" not in body
+
+
+def test_complaint_groups_and_latest_reviews() -> None:
+    groups = complaint_groups([BYGGEKLAGE, MILJOEKLAGE, FIRE_BYGGEKLAGE, BYGGEKLAGE])
+    assert [(g.body, g.departments) for g in groups] == [
+        ("Nævnenes Hus, Byggeklageenheden", [Department.building, Department.fire]),
+        ("Miljø- og Fødevareklagenævnet", [Department.environment]),
+    ]
+    assert latest_reviews([FIRE_REFUSAL, BUILDING_REVIEW]) == [BUILDING_REVIEW, FIRE_REFUSAL]
+
+
+def test_decision_with_different_complaint_periods() -> None:
+    six_weeks = MILJOEKLAGE.model_copy(update={"weeks": 6})
+    _, body = render_letter(
+        LetterKind.decision, three_department_decision(complaint_bodies=[BYGGEKLAGE, six_weeks])
+    )
+    assert "Klagefristen er 6 uger fra den dag, afgørelsen er meddelt." in body
+    assert "Klagefristen er 4 uger fra den dag, afgørelsen er meddelt." in body
+    assert "Klag senest onsdag den 24. februar 2027" in body
+
+
+# ------------------------------------------------------------------ closing
+
+
+def test_dismissal_warning() -> None:
+    subject, body = render_letter(LetterKind.dismissal_warning, facts())
+    assert subject == f"Varsel om afvisning af sag {REFERENCE}"
+    assert "- Brandteknisk dokumentation (brand/beredskab)\n" in body
+    assert "Vi afviser sagen fredag den 12. februar 2027, hvis vi ikke har modtaget" in body
+    assert "ikke er fuldt oplyst" in body
+
+
+def test_closed_notice_withdrawn() -> None:
+    subject, body = render_letter(LetterKind.closed_notice, facts())
+    assert subject == f"Sag {REFERENCE} er afsluttet"
+    assert "I har trukket sagen" in body
+    assert "Klagevejledning" not in body
+
+
+def test_closed_notice_dismissed_incomplete() -> None:
+    _, body = render_letter(
+        LetterKind.closed_notice,
+        facts(closing_reason=ClosingReason.dismissed_incomplete, complaint_bodies=[BYGGEKLAGE]),
+    )
+    assert "Sagen er afvist, fordi den ikke blev fuldt oplyst" in body
+    assert "- Brandteknisk dokumentation (brand/beredskab)\n" in body
+    assert "I har trukket" not in body
+    assert "Klagevejledning" in body and "senest onsdag den 24. februar 2027" in body
+
+
+def test_closed_notice_decided() -> None:
+    _, body = render_letter(LetterKind.closed_notice, facts(closing_reason=ClosingReason.decided))
+    assert "Kommunen har truffet afgørelse i sagen" in body
+
+
+def test_survey() -> None:
+    subject, body = render_letter(LetterKind.survey, facts())
+    assert REFERENCE in subject
+    assert f"  {SURVEY_URL}\n" in body
+    assert "2 minutter" in body
+    assert "sagsbehandlingstiden" in body
+    for answer in ("meget tilfreds", "tilfreds", "hverken eller", "utilfreds", "meget utilfreds"):
+        assert answer in body
+    assert "offentliggør" in body and "erhvervsorganisationerne" in body
+
+
 # ------------------------------------------------------------------ texts
 
 
@@ -308,7 +815,18 @@ def test_department_list(departments: list[Department], text: str) -> None:
 def test_every_department_and_case_type_has_a_danish_name() -> None:
     assert set(DEPARTMENT_NAMES) == set(Department)
     assert set(CASE_TYPE_NAMES) == set(CaseType)
-    for name in [*DEPARTMENT_NAMES.values(), *CASE_TYPE_NAMES.values()]:
+    assert set(OUTCOME_NAMES) == set(ReviewOutcome)
+    assert set(TOPIC_NAMES) == set(TOPIC_NAMES_DEFINITE) == set(PreDialogueTopic)
+    assert set(CLOSING_REASON_NAMES) == set(ClosingReason)
+    names = [
+        *DEPARTMENT_NAMES.values(),
+        *CASE_TYPE_NAMES.values(),
+        *OUTCOME_NAMES.values(),
+        *TOPIC_NAMES.values(),
+        *TOPIC_NAMES_DEFINITE.values(),
+        *CLOSING_REASON_NAMES.values(),
+    ]
+    for name in names:
         assert name and name == name.strip()
         assert_clean(name)
 
