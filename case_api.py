@@ -7,6 +7,7 @@ Every function validates its input with the schemas and turns Temporal's errors 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +25,7 @@ from workflows.case import CaseWorkflow
 from workflows.review import DepartmentReviewWorkflow
 
 M = TypeVar("M", bound=BaseModel)
+STARTING_RETRIES = 50  # x 0.2 s: a new case reads its setup in well under a second
 
 
 class CaseError(Exception):
@@ -78,17 +80,23 @@ async def get_state(client: Client, reference: str) -> CaseState:
 
 
 async def _update(handle: WorkflowHandle, update, arg, what: str):
-    try:
-        return await handle.execute_update(update, arg)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
+    """Execute an update; while the case is still starting (its first seconds), try again."""
+    for attempt in range(STARTING_RETRIES + 1):
+        try:
+            return await handle.execute_update(update, arg)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if not isinstance(cause, ApplicationError):
+                raise
+            if cause.type == "CaseStarting" and attempt < STARTING_RETRIES:
+                await asyncio.sleep(0.2)
+                continue
             raise CaseError(f"{what} rejected: {cause.message}") from None
-        raise
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise CaseError(f"{what} rejected: no open case or review {handle.id}.") from None
-        raise
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise CaseError(f"{what} rejected: no open case or review {handle.id}.") from None
+            raise
+    raise AssertionError("unreachable")
 
 
 async def update_case(client: Client, reference: str, update, arg, what: str):

@@ -211,3 +211,105 @@ async def test_worker_dying_mid_send_resends_the_same_message_id(stack, product)
     assert len(copies) == 2
     assert {m.message_id for m in copies} == {retried.message_id}
     assert copies[0].body == copies[1].body
+
+
+async def test_three_department_case_from_receipt_to_survey(stack, product):
+    """A building + environment + fire case through the real stack: every letter over SMTP,
+    reviews as child workflows, ONE decision, closing figures, and the survey exactly once."""
+    from domain.material import required_material
+    from domain.survey import verify_survey_token
+    from schemas.life import ReviewOutcome
+    from workflows.review import DepartmentReviewWorkflow
+
+    settings, client, sessions = product
+    reference = f"E2E-LIFE-{uuid.uuid4().hex[:8]}"
+    intake = make_intake(
+        reference=reference,
+        received_at=datetime.now(UTC),
+        departments=["building", "environment", "fire"],
+        contact={
+            "name": "Åse Ørsted",
+            "email": f"{reference.lower()}@firma.dk",
+            "phone": "98123456",
+        },
+    )
+    address = intake.contact.email
+    handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
+    await case_api.assign_caseworker(client, reference, "jha")
+    codes = [m.code for m in required_material(intake.case_type, intake.departments)]
+    status = await case_api.report_material(client, reference, codes)
+    assert status.complete
+
+    async def review(department: str, **fields):
+        review_handle = case_api.review_handle(client, reference, department, 1)
+        for _ in range(100):
+            try:
+                await review_handle.describe()
+                break
+            except Exception:  # noqa: BLE001 - not started yet
+                await asyncio.sleep(0.1)
+        return await case_api.submit_review(client, reference, department, **fields)
+
+    await review("building", outcome="approved", text="Byggeriet overholder BR18.")
+    await review(
+        "environment",
+        outcome="approved_with_conditions",
+        text="Virksomheden kan godkendes.",
+        conditions=["Støjen må ikke overstige 40 dB(A) om natten."],
+    )
+    result = await review(
+        "fire",
+        outcome="approved_with_conditions",
+        text="Brandstrategien er i orden.",
+        conditions=["Sprinkleranlæg efter DBI-retningslinje 251."],
+    )
+    assert result.outcome == ReviewOutcome.approved_with_conditions
+    fire = client.get_workflow_handle_for(
+        DepartmentReviewWorkflow.run, f"{handle.id}-review-fire-1"
+    )
+    assert (await fire.describe()).typed_search_attributes.get(sa.CASE_STATUS) in (
+        "review_open",
+        "review_submitted",
+    )
+
+    for _ in range(100):
+        if (await case_api.get_state(client, reference)).status.value == "awaiting_decision":
+            break
+        await asyncio.sleep(0.1)
+    await case_api.issue_decision(client, reference, "Projektet overholder de gældende regler.")
+    final = await handle.result()
+    assert final.status.value == "closed" and final.survey_sent
+
+    mails = await mails_to(stack.mail_dir, address, 5)
+    subjects = [m.subject for m in mails]
+    assert len(mails) == 5, subjects
+    assert subjects[0].startswith("Kvittering")
+    decision = next(m for m in mails if m.subject.startswith("Afgørelse"))
+    for text in (
+        "byggeri",
+        "miljø",
+        "brand",
+        "Støjen må ikke overstige 40 dB(A)",
+        "Klagevejledning",
+        "Miljø- og Fødevareklagenævnet",
+        "Åse Ørsted",
+    ):
+        assert text in decision.body, text
+    survey = mails[-1]
+    assert "tilfreds" in survey.body
+    link = next(word for word in survey.body.split() if "/survey/" in word)
+    token = link.rsplit("token=", 1)[1]
+    assert verify_survey_token(handle.id, token, settings.survey_secret.get_secret_value().encode())
+
+    async with sessions() as session:
+        row = await session.get(Case, handle.id)
+        outbox = (
+            await session.scalars(select(OutboxLetter).where(OutboxLetter.case_id == handle.id))
+        ).all()
+    assert row.status == "closed" and row.closing_reason == "decided" and row.survey_sent
+    assert row.gross_working_days is not None and row.net_processing_days is not None
+    assert (
+        row.decided_on_time is True and len(row.reviews) == 3 and row.clock[0]["event"] == "started"
+    )
+    assert [o.letter_key for o in outbox if o.letter_key == "survey"] == ["survey"]
+    assert [o.letter_key for o in outbox if o.letter_key == "decision"] == ["decision"]
