@@ -191,11 +191,22 @@ class _Department(BaseModel):
 
 
 async def current_round(client: Client, reference: str, department: str) -> int:
+    """The department's open review round; a clear error if there is none to act on."""
     state = await get_state(client, reference)
     if department not in state.review_rounds:
         raise CaseError(
             f"Case {reference} does not involve {department}; it involves "
             f"{', '.join(state.review_rounds)}."
+        )
+    if department in state.reviews:
+        done = state.reviews[department]
+        raise CaseError(
+            f"The {department} review of case {reference} (round {done.round}) is already "
+            f"submitted ({done.outcome.value}); a project change re-opens it."
+        )
+    if state.status.value not in ("in_review", "awaiting_material") or state.closing_reason:
+        raise CaseError(
+            f"Case {reference} has no open {department} review; the case is {state.status.value}."
         )
     return state.review_rounds[department]
 

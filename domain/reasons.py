@@ -28,3 +28,7 @@ def more_time(department: Department, reason: str) -> str:
 
 def project_change(description: str) -> str:
     return f"I har meddelt en ændring af projektet: {description}"
+
+
+def case_closed() -> str:
+    return "Sagen er afsluttet, så mødet er ikke længere nødvendigt."

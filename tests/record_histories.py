@@ -126,12 +126,25 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, data)
 
 
+async def _withdrawal_with_meeting_ahead(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
+    life = Life(env, Fakes(env, roster=list(ROSTER)), queue)
+    await life.start()
+    await case_api.assign_caseworker(env.client, life.reference, "mkj")
+    at = (await env.get_current_time()) + timedelta(days=14)
+    await case_api.book_pre_dialogue(
+        env.client, life.reference, at=at.isoformat(), place="Rådhuset"
+    )
+    await case_api.withdraw(env.client, life.reference, "Opgivet")
+    return await life.handle.fetch_history()
+
+
 SCENARIOS = {
     "contact_breach_then_late_assignment": _breach_then_late_assignment,
     "contact_assignment_and_reassignment": _assignment_and_reassignment,
     "life_three_departments_more_time": _three_departments_more_time,
     "life_project_change_pre_dialogue_withdrawal": _project_change_withdrawal,
     "life_dismissal": _dismissal,
+    "life_withdrawal_with_meeting_ahead": _withdrawal_with_meeting_ahead,
     "review_fire_late_more_time": functools.partial(
         _three_departments_more_time, history_of="fire"
     ),

@@ -459,3 +459,22 @@ async def test_estimate_from_history_when_enough_cases(life):
     state = await life.state()
     assert state.estimate.basis == EstimateBasis.history
     assert state.estimate.processing_days == 20 and state.estimate.history_cases == 12
+
+
+async def test_closing_cancels_a_meeting_still_ahead(life):
+    await life.start()
+    await case_api.assign_caseworker(life.client, life.reference, "mkj")
+    at = (await life.env.get_current_time()) + timedelta(days=14)
+    await case_api.book_pre_dialogue(
+        life.client, life.reference, at=at.isoformat(), place="Rådhuset"
+    )
+    state = await case_api.withdraw(life.client, life.reference, "Projektet er opgivet")
+    cancelled = life.letters(LetterKind.pre_dialogue_cancelled)
+    assert len(cancelled) == 1 and cancelled[0].to == [COMPANY, "mkj@kommune.example"]
+    assert "afsluttet" in cancelled[0].facts.cancel_reason
+    assert state.pre_dialogues[0].cancelled
+    assert life.to_company()[-3:] == [
+        LetterKind.pre_dialogue_cancelled,
+        LetterKind.closed_notice,
+        LetterKind.survey,
+    ]

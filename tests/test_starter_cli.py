@@ -165,9 +165,21 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     result = runner.invoke(starter.app, ["--help"])
     assert result.exit_code == 0, result.output
     officer_actions = {
-        "assign", "material", "checklist", "project-change", "pre-dialogue", "book",
-        "cancel-meeting", "meeting-held", "level", "nbe-answer", "review", "more-time",
-        "decide", "withdraw", "dismiss",
+        "assign",
+        "material",
+        "checklist",
+        "project-change",
+        "pre-dialogue",
+        "book",
+        "cancel-meeting",
+        "meeting-held",
+        "level",
+        "nbe-answer",
+        "review",
+        "more-time",
+        "decide",
+        "withdraw",
+        "dismiss",
     }
     commands = set(typer.main.get_command(starter.app).commands)
     assert commands == {"start", "list", "show"} | officer_actions

@@ -63,6 +63,8 @@ DB_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # Cases started before issue 4 replay without this marker and keep their old behaviour.
 LIFE_PATCH = "case-life-v1"
+# A meeting still ahead when the case closes is cancelled, and the company told.
+CLOSE_CANCELS_MEETINGS_PATCH = "close-cancels-meetings"
 PRE_DIALOGUE_REMINDER_TIME = time(9, 0)
 
 
@@ -332,6 +334,8 @@ class CaseWorkflow:
             gross_working_days=s.figures.gross_working_days,
             net_processing_days=str(s.figures.net_processing_days),
         )
+        if workflow.patched(CLOSE_CANCELS_MEETINGS_PATCH):
+            await self._cancel_future_meetings(reasons.case_closed())
         if self.closing != ClosingReason.decided:
             await self._send(LetterKind.closed_notice, "closed-notice", [s.intake.contact.email])
         await self._send(LetterKind.survey, "survey", [s.intake.contact.email])
@@ -706,6 +710,25 @@ class CaseWorkflow:
             cancel_reason=request.reason,
         )
         return meeting
+
+    async def _cancel_future_meetings(self, reason: str) -> None:
+        assert self.state.caseworker is not None
+        for meeting in self.state.pre_dialogues:
+            if (
+                meeting.at
+                and meeting.at > workflow.now()
+                and not (meeting.cancelled or meeting.held)
+            ):
+                meeting.cancelled = True
+                self.booking_changes += 1
+                await self._record("pre_dialogue_cancelled", topic=meeting.topic.value)
+                await self._send(
+                    LetterKind.pre_dialogue_cancelled,
+                    f"pre-dialogue-{meeting.topic.value}-cancelled-{meeting.bookings}",
+                    [self.state.intake.contact.email, self.state.caseworker.email],
+                    pre_dialogue=meeting,
+                    cancel_reason=reason,
+                )
 
     @cancel_pre_dialogue.validator
     def validate_cancel_pre_dialogue(self, request: CancelPreDialogue) -> None:
