@@ -1,0 +1,102 @@
+"""A worker and the Temporal server restart in the middle of a case; nothing is lost.
+
+Through the real parts: the dev server with its database file, embedded Postgres, the SMTP
+sink. The case is started and assigned under one worker, then the worker stops and the
+server restarts; a new worker (a new client connection) carries the case to the survey."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+import case_api
+from db.migrate import upgrade
+from db.seed import seed_caseworkers
+from db.session import make_engine, make_sessionmaker
+from domain.material import required_material
+from mail.channel import EmailChannel
+from settings import ROOT, Settings
+from stack.dev import running_stack
+from stack.ports import free_port
+from temporal_client import connect
+from tests.conftest import make_intake
+from tests.test_e2e import mails_to
+from worker import build_worker
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_case_survives_worker_and_server_restart(tmp_path):
+    with running_stack(
+        tmp_path / "stack",
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        pg_port=free_port(),
+        smtp_port=free_port(),
+    ) as stack:
+        settings = Settings(
+            temporal_address=stack.temporal_address,
+            database_url=stack.database_url,
+            smtp_port=stack.smtp.port,
+            state_dir=stack.state_dir,
+            temporal_task_queue="durability",
+        )
+        await upgrade(settings.database_url)
+        await seed_caseworkers(settings.database_url, ROOT / "config" / "caseworkers.json")
+        engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        reference = f"DUR-{uuid.uuid4().hex[:8]}"
+        intake = make_intake(
+            reference=reference,
+            received_at=datetime.now(UTC),
+            case_type="simple_construction",
+            departments=["building"],
+        )
+
+        client = await connect(settings)
+        async with build_worker(client, sessions, EmailChannel(settings), settings):
+            await case_api.start_case(client, intake, settings.temporal_task_queue)
+            await case_api.assign_caseworker(client, reference, "mkj")
+        assert len(await mails_to(stack.mail_dir, intake.contact.email, 2)) == 2
+
+        # The worker is gone; the server restarts on the same database file.
+        stack.temporal.stop()
+        stack.temporal.start()
+
+        client = await connect(settings)
+        async with build_worker(client, sessions, EmailChannel(settings), settings):
+            state = await case_api.get_state(client, reference)
+            assert state.status.value == "awaiting_material" and state.agreed_date is not None
+            codes = [m.code for m in required_material(intake.case_type, intake.departments)]
+            assert (await case_api.report_material(client, reference, codes)).complete
+            for _ in range(100):
+                try:
+                    await case_api.submit_review(
+                        client, reference, "building", outcome="approved", text="I orden."
+                    )
+                    break
+                except case_api.CaseError:  # the review is not started yet
+                    await asyncio.sleep(0.1)
+            for _ in range(100):
+                if (
+                    await case_api.get_state(client, reference)
+                ).status.value == "awaiting_decision":
+                    break
+                await asyncio.sleep(0.1)
+            await case_api.issue_decision(client, reference, "Projektet overholder reglerne.")
+            final = await case_api.case_handle(client, reference).result()
+        await engine.dispose()
+
+        assert final.status.value == "closed" and final.survey_sent
+        mails = await mails_to(stack.mail_dir, intake.contact.email, 5)
+        assert [m.subject.split()[0] for m in mails] == [
+            "Kvittering",
+            "Din",
+            "Sag",
+            "Afgørelse",
+            "Hvad",
+        ]
+        assert len({m.message_id for m in mails}) == 5  # every letter once
