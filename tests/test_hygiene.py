@@ -169,7 +169,10 @@ def test_workflow_code_is_deterministic(path: Path) -> None:
     assert problems_in(path.read_text(encoding="utf-8")) == []
 
 
-@pytest.mark.parametrize("name", ["case.py", "review.py", "letters.py"])
+@pytest.mark.parametrize(
+    "name",
+    ["case.py", "case_base.py", "case_material.py", "case_meetings.py", "review.py", "letters.py"],
+)
 def test_workflow_modules_import_their_dependencies_through_the_sandbox(name: str) -> None:
     """The product's own modules come in via imports_passed_through, not at top level."""
     tree = ast.parse((ROOT / "workflows" / name).read_text(encoding="utf-8"))
@@ -233,7 +236,7 @@ class W:
     assert found == {"bad": ast.AsyncFunctionDef, "good": ast.FunctionDef}
 
 
-@pytest.mark.parametrize("name", ["case.py", "review.py"])
+@pytest.mark.parametrize("name", ["case.py", "case_material.py", "case_meetings.py", "review.py"])
 def test_update_validators_are_not_async(name: str) -> None:
     tree = ast.parse((ROOT / "workflows" / name).read_text(encoding="utf-8"))
     validators = update_validators(tree)

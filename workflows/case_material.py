@@ -1,0 +1,156 @@
+"""The case's material and project-change handlers (commitments 5 and 6)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import calendar, clock, estimate, material, reasons
+    from domain.phases import Action
+    from schemas.case import (
+        CaseState,
+        CaseStatus,
+    )
+    from schemas.letters import LetterKind
+    from schemas.life import (
+        MaterialStatus,
+        ProjectChange,
+        ReportMaterial,
+    )
+    from workflows.case_base import CaseBase
+
+
+class MaterialHandlers(CaseBase):
+    """Material against the checklist, "fuldt oplyst" and the clock; project changes."""
+
+    @workflow.update
+    async def report_material(self, report: ReportMaterial) -> MaterialStatus:
+        """Material received; the company is told what is still missing (or that it is complete)."""
+        s = self.state
+        new = [c for c in dict.fromkeys(report.codes) if c not in s.received_material]
+        s.received_material.extend(new)
+        await self._record("material_received", codes=",".join(new) or None)
+        if s.complete_at is None and not self._missing():
+            s.complete_at = workflow.now()
+        if s.contacted_at is not None:
+            if not self._missing() and s.status == CaseStatus.awaiting_material:
+                await self._became_complete()
+            await self._send(
+                LetterKind.material_status,
+                self._letter_key("material-status"),
+                [s.intake.contact.email],
+                received_material=[m for m in s.required_material if m.code in new],
+            )
+        return self._material_status()
+
+    @report_material.validator
+    def validate_report_material(self, report: ReportMaterial) -> None:
+        self._check(Action.report_material)
+        unknown = material.unknown_codes(self.state.required_material, report.codes)
+        if unknown:
+            raise ApplicationError(
+                f"Unknown material for this case: {', '.join(unknown)}. The checklist of this "
+                f"case is: {material.describe_codes(self.state.required_material)}.",
+                type="UnknownMaterial",
+            )
+
+    async def _became_complete(self) -> None:
+        """'Fuldt oplyst': the KL clock starts (or restarts); the agreed date follows."""
+        assert self.setup is not None
+        s, now = self.state, workflow.now()
+        if not s.clock:
+            s.complete_at = s.complete_at or now
+            s.clock = clock.start(s.clock, now, "fuldt oplyst")
+            assert s.estimate is not None
+            fresh = self._estimate(calendar.local_date(now))
+            if fresh.decision_date > self._agreed():
+                s.estimate = fresh
+                await self._change_agreed_date(
+                    fresh.decision_date,
+                    reasons.material_complete(calendar.local_date(now), fresh.processing_days),
+                )
+        else:
+            stopped_at = s.clock[-1].at
+            s.clock = clock.restart(s.clock, now, "materiale modtaget")
+            waited = (calendar.local_date(now) - calendar.local_date(stopped_at)).days
+            if waited > 0:
+                moved = estimate.next_working_day(
+                    self._agreed() + timedelta(days=waited), self.setup.closing_days
+                )
+                await self._change_agreed_date(moved, reasons.waited_for_material(waited))
+        s.waiting_since, s.dismissal_warning_sent, s.dismissal_date = None, False, None
+        await self._record("case_complete")
+        await self._set_status(CaseStatus.in_review)
+
+    def _material_status(self) -> MaterialStatus:
+        s = self.state
+        return MaterialStatus(
+            received=[m for m in s.required_material if m.code in s.received_material],
+            missing=self._missing(),
+            complete=not self._missing(),
+        )
+
+    @workflow.update
+    async def report_project_change(self, change: ProjectChange) -> CaseState:
+        """A project change: material again, re-opened reviews, and maybe a later date."""
+        assert self.setup is not None
+        s, now = self.state, workflow.now()
+        s.project_changes += 1
+        await self._record(
+            "project_changed",
+            departments=",".join(d.value for d in change.departments),
+            new_material=",".join(change.new_material) or None,
+        )
+        reopened = False
+        for department in change.departments:
+            if department.value in s.reviews:
+                del s.reviews[department.value]
+                s.review_rounds[department.value] += 1
+                reopened = True
+                await self._record(
+                    "review_reopened",
+                    department=department.value,
+                    round=s.review_rounds[department.value],
+                )
+        if reopened:
+            self.review_changes += 1
+            earliest = calendar.add_working_days(
+                calendar.local_date(now), self.setup.reopen_working_days, self.setup.closing_days
+            )
+            if s.agreed_date is not None and earliest > s.agreed_date:
+                await self._change_agreed_date(earliest, reasons.project_change(change.description))
+        if change.new_material:
+            s.received_material = [c for c in s.received_material if c not in change.new_material]
+            if s.contacted_at is not None and s.status != CaseStatus.awaiting_material:
+                if clock.is_running(s.clock):
+                    s.clock = clock.stop(s.clock, now, "afventer materiale efter projektændring")
+                s.waiting_since = now
+                await self._set_status(CaseStatus.awaiting_material)
+            if s.contacted_at is not None:
+                await self._send(
+                    LetterKind.material_status,
+                    self._letter_key("material-status"),
+                    [s.intake.contact.email],
+                )
+        elif reopened and s.status == CaseStatus.awaiting_decision:
+            await self._set_status(CaseStatus.in_review)
+        return s
+
+    @report_project_change.validator
+    def validate_report_project_change(self, change: ProjectChange) -> None:
+        self._check(Action.report_project_change)
+        foreign = [d.value for d in change.departments if d not in self.state.intake.departments]
+        if foreign:
+            raise ApplicationError(
+                f"The case does not involve {', '.join(foreign)}; it involves "
+                f"{', '.join(d.value for d in self.state.intake.departments)}.",
+                type="UnknownDepartment",
+            )
+        unknown = material.unknown_codes(self.state.required_material, change.new_material)
+        if unknown:
+            raise ApplicationError(
+                f"Unknown material for this case: {', '.join(unknown)}.", type="UnknownMaterial"
+            )

@@ -1,0 +1,227 @@
+"""The case's pre-dialogue and sustainability handlers (commitments 3 and 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import calendar
+    from domain.phases import Action
+    from schemas.case import CaseState
+    from schemas.letters import LetterKind
+    from schemas.life import (
+        AnswerNbeOffer,
+        BookPreDialogue,
+        CancelPreDialogue,
+        ChangeSustainabilityLevel,
+        PreDialogue,
+        PreDialogueHeld,
+        PreDialogueTopic,
+        RequestPreDialogue,
+    )
+    from workflows.case_base import CaseBase
+
+PRE_DIALOGUE_REMINDER_TIME = time(9, 0)
+
+
+class MeetingHandlers(CaseBase):
+    """Pre-dialogue: requested by the company, booked by the caseworker, confirmed, reminded,
+    moved or cancelled with notice. Sustainability levels 1-3, with the NBE offer at level 3."""
+
+    @workflow.update
+    async def request_pre_dialogue(self, request: RequestPreDialogue) -> PreDialogue:
+        meeting = self._pre_dialogue(request.topic, create=True)
+        meeting.requested_at = meeting.requested_at or workflow.now()
+        await self._record("pre_dialogue_requested", topic=request.topic.value)
+        return meeting
+
+    @request_pre_dialogue.validator
+    def validate_request_pre_dialogue(self, request: RequestPreDialogue) -> None:
+        self._check(Action.request_pre_dialogue)
+        self._check_topic(request.topic)
+
+    @workflow.update
+    async def book_pre_dialogue(self, booking: BookPreDialogue) -> PreDialogue:
+        """The caseworker books (or moves) the meeting; both sides get a confirmation."""
+        assert self.state.caseworker is not None
+        meeting = self._pre_dialogue(booking.topic, create=True)
+        meeting.at = booking.at
+        meeting.place = booking.place
+        meeting.video_link = str(booking.video_link) if booking.video_link else None
+        meeting.bookings += 1
+        meeting.cancelled = False
+        self.booking_changes += 1
+        await self._record(
+            "pre_dialogue_booked",
+            topic=booking.topic.value,
+            at=booking.at.isoformat(),
+            bookings=meeting.bookings,
+        )
+        await self._send(
+            LetterKind.pre_dialogue_booked,
+            f"pre-dialogue-{booking.topic.value}-booked-{meeting.bookings}",
+            [self.state.intake.contact.email, self.state.caseworker.email],
+            pre_dialogue=meeting,
+        )
+        return meeting
+
+    @book_pre_dialogue.validator
+    def validate_book_pre_dialogue(self, booking: BookPreDialogue) -> None:
+        self._check(Action.book_pre_dialogue)
+        self._check_topic(booking.topic)
+        if self.state.caseworker is None:
+            raise ApplicationError(
+                "Assign the process-responsible caseworker before booking a pre-dialogue.",
+                type="NoCaseworker",
+            )
+        if booking.at <= workflow.now():
+            raise ApplicationError("The meeting time must be in the future.", type="InvalidTime")
+
+    @workflow.update
+    async def cancel_pre_dialogue(self, request: CancelPreDialogue) -> PreDialogue:
+        assert self.state.caseworker is not None
+        meeting = self._pre_dialogue(request.topic)
+        meeting.cancelled = True
+        self.booking_changes += 1
+        await self._record("pre_dialogue_cancelled", topic=request.topic.value)
+        await self._send(
+            LetterKind.pre_dialogue_cancelled,
+            f"pre-dialogue-{request.topic.value}-cancelled-{meeting.bookings}",
+            [self.state.intake.contact.email, self.state.caseworker.email],
+            pre_dialogue=meeting,
+            cancel_reason=request.reason,
+        )
+        return meeting
+
+    async def _cancel_future_meetings(self, reason: str) -> None:
+        assert self.state.caseworker is not None
+        for meeting in self.state.pre_dialogues:
+            if (
+                meeting.at
+                and meeting.at > workflow.now()
+                and not (meeting.cancelled or meeting.held)
+            ):
+                meeting.cancelled = True
+                self.booking_changes += 1
+                await self._record("pre_dialogue_cancelled", topic=meeting.topic.value)
+                await self._send(
+                    LetterKind.pre_dialogue_cancelled,
+                    f"pre-dialogue-{meeting.topic.value}-cancelled-{meeting.bookings}",
+                    [self.state.intake.contact.email, self.state.caseworker.email],
+                    pre_dialogue=meeting,
+                    cancel_reason=reason,
+                )
+
+    @cancel_pre_dialogue.validator
+    def validate_cancel_pre_dialogue(self, request: CancelPreDialogue) -> None:
+        self._check(Action.cancel_pre_dialogue)
+        self._check_booked(request.topic)
+
+    @workflow.update
+    async def record_pre_dialogue_held(self, held: PreDialogueHeld) -> PreDialogue:
+        meeting = self._pre_dialogue(held.topic)
+        meeting.held = True
+        self.booking_changes += 1
+        await self._record("pre_dialogue_held", topic=held.topic.value)
+        return meeting
+
+    @record_pre_dialogue_held.validator
+    def validate_record_pre_dialogue_held(self, held: PreDialogueHeld) -> None:
+        self._check(Action.record_pre_dialogue_held)
+        self._check_booked(held.topic)
+
+    def _pre_dialogue(self, topic: PreDialogueTopic, create: bool = False) -> PreDialogue:
+        for meeting in self.state.pre_dialogues:
+            if meeting.topic == topic:
+                return meeting
+        if not create:
+            raise ApplicationError(f"No {topic.value} pre-dialogue.", type="NoPreDialogue")
+        meeting = PreDialogue(topic=topic)
+        self.state.pre_dialogues.append(meeting)
+        return meeting
+
+    def _check_topic(self, topic: PreDialogueTopic) -> None:
+        if topic == PreDialogueTopic.sustainability and self.state.sustainability_level < 2:
+            raise ApplicationError(
+                "A pre-dialogue on sustainability belongs to sustainability level 2 or 3; the "
+                f"case is at level {self.state.sustainability_level} (change the level first).",
+                type="WrongSustainabilityLevel",
+            )
+
+    def _check_booked(self, topic: PreDialogueTopic) -> None:
+        booked = [m for m in self.state.pre_dialogues if m.topic == topic and m.at is not None]
+        if not booked or booked[0].cancelled or booked[0].held:
+            raise ApplicationError(
+                f"There is no booked {topic.value} pre-dialogue to change.", type="NotBooked"
+            )
+
+    async def _pre_dialogue_reminders(self) -> None:
+        """The company's reminder at 09:00 the working day before each booked meeting."""
+        assert self.setup is not None
+        while True:
+            due = [
+                (self._pre_dialogue_reminder_at(m), m)
+                for m in self.state.pre_dialogues
+                if m.at and not m.cancelled and not m.held and m.reminded_booking != m.bookings
+            ]
+            seen = self.booking_changes
+            changed = lambda seen=seen: self.booking_changes != seen
+            if not due:
+                await workflow.wait_condition(changed)
+                continue
+            at, meeting = min(due, key=lambda pair: pair[0])
+            if await self._until(at, changed):
+                continue
+            meeting.reminded_booking = meeting.bookings
+            if meeting.at and meeting.at > workflow.now():
+                await self._send(
+                    LetterKind.pre_dialogue_reminder,
+                    f"pre-dialogue-{meeting.topic.value}-reminder-{meeting.bookings}",
+                    [self.state.intake.contact.email],
+                    pre_dialogue=meeting,
+                )
+
+    def _pre_dialogue_reminder_at(self, meeting: PreDialogue) -> datetime:
+        assert self.setup is not None and meeting.at is not None
+        day = calendar.add_working_days(
+            calendar.local_date(meeting.at), -1, self.setup.closing_days
+        )
+        return datetime.combine(day, PRE_DIALOGUE_REMINDER_TIME, tzinfo=calendar.COPENHAGEN)
+
+    @workflow.update
+    async def change_sustainability_level(self, change: ChangeSustainabilityLevel) -> CaseState:
+        old = self.state.sustainability_level
+        self.state.sustainability_level = change.level
+        await self._record("sustainability_level_changed", old=old, new=change.level)
+        if change.level >= 3 and self.state.contacted_at is not None:
+            await self._offer_nbe()
+        return self.state
+
+    @change_sustainability_level.validator
+    def validate_change_sustainability_level(self, change: ChangeSustainabilityLevel) -> None:
+        self._check(Action.change_sustainability_level)
+
+    async def _offer_nbe(self) -> None:
+        """Level 3: the offer of membership in NBE, once."""
+        if self.state.nbe_offer_sent:
+            return
+        self.state.nbe_offer_sent = True
+        await self._send(LetterKind.nbe_offer, "nbe-offer", [self.state.intake.contact.email])
+
+    @workflow.update
+    async def answer_nbe_offer(self, answer: AnswerNbeOffer) -> CaseState:
+        self.state.nbe_accepted = answer.accepted
+        await self._record("nbe_offer_answered", accepted=answer.accepted)
+        return self.state
+
+    @answer_nbe_offer.validator
+    def validate_answer_nbe_offer(self, answer: AnswerNbeOffer) -> None:
+        self._check(Action.answer_nbe_offer)
+        if not self.state.nbe_offer_sent:
+            raise ApplicationError(
+                "No NBE offer has been sent in this case (sustainability level 3 sends it).",
+                type="NoNbeOffer",
+            )
