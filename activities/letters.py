@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from db.models import OutboxLetter
 from domain.survey import survey_url
 from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
-from mail.render import render_letter
+from mail.render import MissingLetterFacts, render_letter
 from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
 from settings import Settings
 
@@ -47,7 +47,10 @@ class LetterActivities:
 
     @activity.defn(name="send_letter")
     async def send_letter(self, request: LetterRequest) -> LetterResult:
-        subject, body = render_letter(request.kind, self._complete(request))
+        try:
+            subject, body = render_letter(request.kind, self._complete(request))
+        except MissingLetterFacts as err:  # a bug in the caller: retrying cannot help
+            raise ApplicationError(str(err), type="MissingLetterFacts", non_retryable=True) from err
         message_id = message_id_for(
             request.case_id, request.letter_key, self.settings.message_id_domain
         )

@@ -451,7 +451,7 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
         s.decision_date = calendar.local_date(now)
         bodies = complaints.complaint_bodies(s.intake.departments)
         s.complaint_deadline = complaints.complaint_deadline(
-            s.decision_date, max(b.weeks for b in bodies), self.setup.closing_days
+            s.decision_date, min(b.weeks for b in bodies), self.setup.closing_days
         )
         s.clock = clock.end(s.clock, now, "afgørelse") if s.clock else s.clock
         await self._send(
