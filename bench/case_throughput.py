@@ -25,13 +25,10 @@ from temporalio.worker import Worker
 
 import case_api
 from bench.baseline import BaselineWorkflow, noop
-from db.migrate import upgrade
 from db.models import OutboxLetter
-from db.seed import seed_caseworkers
 from db.session import make_engine, make_sessionmaker
 from mail.channel import EmailChannel
-from settings import ROOT, Settings
-from stack.dev import running_stack
+from stack.dev import prepared_settings, running_stack
 from stack.ports import free_port
 from temporal_client import connect
 from tests.conftest import make_intake
@@ -49,15 +46,7 @@ async def bench(cases: int) -> None:
             pg_port=free_port(),
             smtp_port=free_port(),
         ) as dev:
-            settings = Settings(
-                temporal_address=dev.temporal_address,
-                database_url=dev.database_url,
-                smtp_port=dev.smtp.port,
-                state_dir=dev.state_dir,
-                temporal_task_queue=f"bench-{uuid.uuid4()}",
-            )
-            await upgrade(settings.database_url)
-            await seed_caseworkers(settings.database_url, ROOT / "config" / "caseworkers.json")
+            settings = await prepared_settings(dev, f"bench-{uuid.uuid4()}")
             startup = time.perf_counter() - t0
             engine = make_engine(settings.database_url)
             sessions = make_sessionmaker(engine)

@@ -7,6 +7,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from settings import Settings
 from stack.postgres import EmbeddedPostgres
 from stack.smtp_sink import SmtpSink
 from stack.temporal import TemporalDevServer
@@ -87,3 +88,20 @@ def running_stack(
             started.callback(part.stop)  # stop() is a no-op for a part that never started
             part.start()
         yield dev
+
+
+async def prepared_settings(dev: DevStack, task_queue: str) -> Settings:
+    """Settings pointing at *dev*, with the database migrated and the caseworkers seeded."""
+    from db.migrate import upgrade
+    from db.seed import seed_caseworkers
+
+    settings = Settings(
+        temporal_address=dev.temporal_address,
+        database_url=dev.database_url,
+        smtp_port=dev.smtp.port,
+        state_dir=dev.state_dir,
+        temporal_task_queue=task_queue,
+    )
+    await upgrade(settings.database_url)
+    await seed_caseworkers(settings.database_url, settings.caseworkers_file)
+    return settings

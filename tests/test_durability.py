@@ -13,13 +13,10 @@ from datetime import UTC, datetime
 import pytest
 
 import case_api
-from db.migrate import upgrade
-from db.seed import seed_caseworkers
 from db.session import make_engine, make_sessionmaker
 from domain.material import required_material
 from mail.channel import EmailChannel
-from settings import ROOT, Settings
-from stack.dev import running_stack
+from stack.dev import prepared_settings, running_stack
 from stack.ports import free_port
 from temporal_client import connect
 from tests.conftest import make_intake
@@ -37,15 +34,7 @@ async def test_case_survives_worker_and_server_restart(tmp_path):
         pg_port=free_port(),
         smtp_port=free_port(),
     ) as stack:
-        settings = Settings(
-            temporal_address=stack.temporal_address,
-            database_url=stack.database_url,
-            smtp_port=stack.smtp.port,
-            state_dir=stack.state_dir,
-            temporal_task_queue="durability",
-        )
-        await upgrade(settings.database_url)
-        await seed_caseworkers(settings.database_url, ROOT / "config" / "caseworkers.json")
+        settings = await prepared_settings(stack, "durability")
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
         reference = f"DUR-{uuid.uuid4().hex[:8]}"

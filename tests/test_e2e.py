@@ -14,16 +14,13 @@ from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 import case_api
-from db.migrate import upgrade
 from db.models import Case, CaseEvent, OutboxLetter
-from db.seed import seed_caseworkers
 from db.session import make_engine, make_sessionmaker
 from domain import calendar
 from domain.texts import danish_date
 from mail.channel import EmailChannel
 from schemas import search_attributes as sa
-from settings import ROOT, Settings
-from stack.dev import running_stack
+from stack.dev import prepared_settings, running_stack
 from stack.ports import free_port
 from stack.smtp_sink import read_mails
 from temporal_client import connect
@@ -48,15 +45,7 @@ def stack(tmp_path_factory):
 @pytest_asyncio.fixture(scope="module")
 async def product(stack):
     """Migrated and seeded database, a connected client and the real worker, running."""
-    settings = Settings(
-        temporal_address=stack.temporal_address,
-        database_url=stack.database_url,
-        smtp_port=stack.smtp.port,
-        temporal_task_queue=f"e2e-{uuid.uuid4()}",
-        state_dir=stack.state_dir,
-    )
-    await upgrade(settings.database_url)
-    await seed_caseworkers(settings.database_url, ROOT / "config" / "caseworkers.json")
+    settings = await prepared_settings(stack, f"e2e-{uuid.uuid4()}")
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     client = await connect(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -155,6 +156,16 @@ def test_smtp_sink_reports_a_busy_port(tmp_path: Path) -> None:
             sink.start()
 
 
+def ports_become_free(ports, timeout: float = 10.0) -> bool:
+    """The stopped parts' ports are free again (a closing socket can take a moment)."""
+    deadline = time.monotonic() + timeout
+    while not all(port_is_free(port) for port in ports):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_running_stack_stops_everything_even_on_error(tmp_path: Path) -> None:
     ports = {
         "temporal_port": free_port(),
@@ -177,5 +188,5 @@ def test_running_stack_stops_everything_even_on_error(tmp_path: Path) -> None:
         assert stack.mail_dir == tmp_path / "state" / "mail"
         assert set(stack.startup_seconds) == {"postgres", "temporal", "smtp"}
         raise RuntimeError("boom")
-    assert all(port_is_free(port) for port in ports.values())
     assert not stack.postgres.running and not stack.temporal.running
+    assert ports_become_free(ports.values())
