@@ -354,25 +354,25 @@ def list_cases(limit: int = 50):
         finally:
             await engine.dispose()
         table = Table(
-            "Reference",
-            "Type",
-            "Departments",
-            "Status",
-            "Received",
-            "Contact deadline",
-            "Caseworker",
-            "Breached",
-        )
+            "Reference", "Departments", "Status", "Received", "Caseworker", "Contact",
+            "Agreed date", "Late reviews", "Closed",
+        )  # fmt: skip
         for r in rows:
+            contact = "BREACHED" if r.contact_breached else ("ok" if r.contacted_at else "waiting")
+            closed = "–"
+            if r.closing_reason:
+                on_time = {True: ", on time", False: ", LATE", None: ""}[r.decided_on_time]
+                closed = f"{r.closing_reason}{on_time}"
             table.add_row(
                 r.reference,
-                r.case_type,
-                ", ".join(r.departments),
+                ", ".join(d[:3] for d in r.departments),
                 r.status,
-                local(r.received_at),
-                local(r.contact_deadline),
+                local(r.received_at)[:10],
                 r.caseworker_id or "–",
-                "YES" if r.contact_breached else "no",
+                contact,
+                str(r.agreed_date or "–"),
+                str(r.late_reviews or 0),
+                closed,
             )
         console.print(table)
 
