@@ -478,3 +478,26 @@ async def test_closing_cancels_a_meeting_still_ahead(life):
         LetterKind.closed_notice,
         LetterKind.survey,
     ]
+
+
+async def test_withdrawal_before_first_contact(life):
+    await life.start()
+    state = await case_api.withdraw(life.client, life.reference, "Ansøgt ved en fejl")
+    assert state.status == CaseStatus.closed and state.caseworker is None
+    assert life.to_company() == [LetterKind.receipt, LetterKind.closed_notice, LetterKind.survey]
+    assert state.figures.net_processing_days is None and state.agreed_date is None
+    # The contact deadline no longer matters: no reminder, no escalation afterwards.
+    await life.env.sleep(timedelta(days=10))
+    assert not life.letters(LetterKind.contact_reminder)
+
+
+async def test_decision_twice_is_rejected(life):
+    await life.start()
+    await case_api.assign_caseworker(life.client, life.reference, "mkj")
+    await case_api.report_material(life.client, life.reference, life.all_material())
+    await life.review("building")
+    await life.until_status(CaseStatus.awaiting_decision)
+    await case_api.issue_decision(life.client, life.reference, "Godkendt.")
+    with pytest.raises(case_api.CaseError, match="rejected"):
+        await case_api.issue_decision(life.client, life.reference, "Igen.")
+    assert len(life.letters(LetterKind.decision)) == 1

@@ -476,8 +476,9 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
     @issue_decision.validator
     def validate_issue_decision(self, decision: IssueDecision) -> None:
         self._check(Action.issue_decision)
-        if self.closing is not None:
+        if self.closing == ClosingReason.decided:
             raise ApplicationError("The decision has already been issued.", type="AlreadyDecided")
+        self._check_not_closing()
 
     @workflow.update
     async def withdraw(self, request: Withdraw) -> CaseState:

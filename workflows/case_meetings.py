@@ -97,7 +97,8 @@ class MeetingHandlers(CaseBase):
         return meeting
 
     async def _cancel_future_meetings(self, reason: str) -> None:
-        assert self.state.caseworker is not None
+        if self.state.caseworker is None:
+            return  # no caseworker, so nothing can have been booked
         for meeting in self.state.pre_dialogues:
             if (
                 meeting.at
