@@ -67,6 +67,7 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
         self.review_changes = 0  # bumped when a review result arrives or a review re-opens
         self.booking_changes = 0
         self.running_reviews: dict[Department, int] = {}
+        self.review_tasks: list[asyncio.Task] = []
         self.review_deadlines: dict[Department, datetime] = {}
         self.children: dict[Department, workflow.ChildWorkflowHandle] = {}
         self.letter_counts: dict[str, int] = {}
@@ -220,7 +221,8 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
                     and self.running_reviews.get(department) != round_
                 ):
                     self.running_reviews[department] = round_
-                    asyncio.create_task(self._review(department, round_))
+                    # keep a reference: the event loop holds tasks only weakly
+                    self.review_tasks.append(asyncio.create_task(self._review(department, round_)))
             if all(d.value in s.reviews for d in s.intake.departments):
                 await self._set_status(CaseStatus.awaiting_decision)
                 await self._record("reviews_complete")
