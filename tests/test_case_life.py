@@ -16,46 +16,17 @@ import case_api
 from domain import calendar
 from domain.material import required_material
 from schemas import search_attributes as sa
-from schemas.case import CaseStatus, Caseworker
+from schemas.case import CaseStatus
 from schemas.intake import Department
 from schemas.letters import LetterKind
 from schemas.life import ClosingReason, EstimateBasis, ReviewOutcome
 from tests.conftest import make_intake
-from tests.test_case_workflow import Fakes
+from tests.test_case_workflow import ALL_CASEWORKERS, Fakes
 from worker import WORKFLOWS
 from workflows import workflow_runner
 
 COMPANY = "soeren@nordjysk-staal.dk"
-ROSTER = [
-    Caseworker(
-        id="mkj",
-        name="Mette Kjær Jensen",
-        email="mkj@kommune.example",
-        phone="99311111",
-        departments=[Department.building],
-    ),
-    Caseworker(
-        id="sfl",
-        name="Søren Fløe Larsen",
-        email="sfl@kommune.example",
-        phone="99312222",
-        departments=[Department.environment],
-    ),
-    Caseworker(
-        id="abr",
-        name="Anna Brændgaard",
-        email="abr@kommune.example",
-        phone="99313333",
-        departments=[Department.fire],
-    ),
-    Caseworker(
-        id="jha",
-        name="Jørgen Hald Andersen",
-        email="jha@kommune.example",
-        phone="99314444",
-        departments=[],
-    ),
-]
+ROSTER = ALL_CASEWORKERS  # mkj building, sfl environment, abr fire, jha coordinator
 
 
 class Life:

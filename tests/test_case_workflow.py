@@ -17,10 +17,11 @@ from temporalio.worker import Worker
 
 import case_api
 from activities.records import CaseRecord, HistoryQuery
+from db.seed import load_roster
 from schemas import search_attributes as sa
 from schemas.case import AssignCaseworker, CaseSetup, CaseStatus, Caseworker
-from schemas.intake import Department
 from schemas.letters import LetterKind, LetterRequest, LetterResult
+from settings import ROOT
 from tests.conftest import CPH, make_intake
 from worker import WORKFLOWS
 from workflows import workflow_runner
@@ -35,22 +36,9 @@ RECEIVED = datetime.combine(EASTER - timedelta(days=5), time(10, 0), tzinfo=CPH)
 REMINDER = datetime.combine(EASTER + timedelta(days=4), time(23, 59, 59, 999999), tzinfo=CPH)
 DEADLINE = datetime.combine(EASTER + timedelta(days=5), time(23, 59, 59, 999999), tzinfo=CPH)
 
-ROSTER = [
-    Caseworker(
-        id="mkj",
-        name="Mette Kjær Jensen",
-        email="mkj@kommune.example",
-        phone="99311111",
-        departments=[Department.building],
-    ),
-    Caseworker(
-        id="abr",
-        name="Anna Brændgaard",
-        email="abr@kommune.example",
-        phone="99313333",
-        departments=[Department.fire],
-    ),
-]
+# The caseworker directory the stack seeds; the contact tests use two of them.
+ALL_CASEWORKERS = load_roster(ROOT / "config" / "caseworkers.json")
+ROSTER = [c for c in ALL_CASEWORKERS if c.id in ("mkj", "abr")]
 
 
 @dataclass

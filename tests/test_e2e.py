@@ -54,6 +54,23 @@ async def product(stack):
     await engine.dispose()
 
 
+def receipt_request(intake, to: str):
+    """A receipt letter for *intake*, sent to *to*, as the workflow would ask for it."""
+    from schemas.letters import LetterFacts, LetterKind, LetterRequest
+
+    return LetterRequest(
+        case_id=intake.workflow_id,
+        letter_key="receipt",
+        kind=LetterKind.receipt,
+        to=[to],
+        facts=LetterFacts.of_case(
+            intake,
+            contact_deadline=calendar.contact_deadline(intake.received_at),
+            municipality_name="Aalborg Kommune",
+        ),
+    )
+
+
 async def mails_to(mail_dir: Path, address: str, count: int, timeout: float = 30.0):
     """Wait until *count* letters to *address* have arrived in the sink."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -130,21 +147,10 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
 async def test_letter_activity_twice_sends_one_mail(stack, product):
     """Retrying the e-mail activity for the same letter sends nothing the second time."""
     from activities.letters import LetterActivities
-    from schemas.letters import LetterFacts, LetterKind, LetterRequest
 
     settings, _, sessions = product
     intake = make_intake(reference=f"BYG-ONCE-{uuid.uuid4().hex[:8]}")
-    request = LetterRequest(
-        case_id=intake.workflow_id,
-        letter_key="receipt",
-        kind=LetterKind.receipt,
-        to=["once@firma.dk"],
-        facts=LetterFacts.of_case(
-            intake,
-            contact_deadline=calendar.contact_deadline(intake.received_at),
-            municipality_name="Aalborg Kommune",
-        ),
-    )
+    request = receipt_request(intake, "once@firma.dk")
     letters = LetterActivities(sessions, EmailChannel(settings), settings)
     env = ActivityEnvironment()
     first = await env.run(letters.send_letter, request)
@@ -162,7 +168,6 @@ async def test_worker_dying_mid_send_resends_the_same_message_id(stack, product)
     The retry sends the same letter with the same Message-ID (one letter to any mail system),
     and from then on the outbox says sent."""
     from activities.letters import LetterActivities
-    from schemas.letters import LetterFacts, LetterKind, LetterRequest
 
     settings, _, sessions = product
 
@@ -172,17 +177,7 @@ async def test_worker_dying_mid_send_resends_the_same_message_id(stack, product)
             raise ConnectionResetError("worker lost between SMTP and commit")
 
     intake = make_intake(reference=f"BYG-CRASH-{uuid.uuid4().hex[:8]}")
-    request = LetterRequest(
-        case_id=intake.workflow_id,
-        letter_key="receipt",
-        kind=LetterKind.receipt,
-        to=["crash@firma.dk"],
-        facts=LetterFacts.of_case(
-            intake,
-            contact_deadline=calendar.contact_deadline(intake.received_at),
-            municipality_name="Aalborg Kommune",
-        ),
-    )
+    request = receipt_request(intake, "crash@firma.dk")
     env = ActivityEnvironment()
     with pytest.raises(ConnectionResetError):
         await env.run(

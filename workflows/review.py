@@ -120,7 +120,7 @@ class DepartmentReviewWorkflow:
 
     @submit_review.validator
     def validate_submit_review(self, submission: SubmitReview) -> None:
-        self._check_open()
+        self._ensure_unsubmitted()
 
     @workflow.update
     async def request_more_time(self, request: RequestMoreTime) -> NewReviewDeadline:
@@ -141,9 +141,9 @@ class DepartmentReviewWorkflow:
 
     @request_more_time.validator
     def validate_request_more_time(self, request: RequestMoreTime) -> None:
-        self._check_open()
+        self._ensure_unsubmitted()
 
-    def _check_open(self) -> None:
+    def _ensure_unsubmitted(self) -> None:
         if self.result is not None:
             raise ApplicationError(
                 f"The {self.review.department.value} review (round {self.review.round}) was "
