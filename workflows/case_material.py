@@ -124,6 +124,8 @@ class MaterialHandlers(CaseBase):
                 await self._change_agreed_date(earliest, reasons.project_change(change.description))
         if change.new_material:
             s.received_material = [c for c in s.received_material if c not in change.new_material]
+            if not s.clock:
+                s.complete_at = None  # processing never started: "fuldt oplyst" is not reached
             if s.contacted_at is not None and s.status != CaseStatus.awaiting_material:
                 if clock.is_running(s.clock):
                     s.clock = clock.stop(s.clock, now, "afventer materiale efter projektændring")
