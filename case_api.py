@@ -111,6 +111,17 @@ async def assign_caseworker(client: Client, reference: str, caseworker_id: str) 
     )
 
 
+async def refresh_roster(client: Client, reference: str) -> list[str]:
+    """Let a running case see caseworkers added to (or removed from) the directory."""
+    handle = case_handle(client, reference)
+    try:
+        return await handle.execute_update(CaseWorkflow.refresh_roster)
+    except WorkflowUpdateFailedError as err:
+        if isinstance(err.cause, ApplicationError):
+            raise CaseError(f"Roster refresh rejected: {err.cause.message}") from None
+        raise
+
+
 async def report_material(client: Client, reference: str, codes: list[str]) -> life.MaterialStatus:
     report = build(life.ReportMaterial, codes=codes)
     return await update_case(client, reference, CaseWorkflow.report_material, report, "Material")

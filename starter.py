@@ -172,6 +172,13 @@ def done(message: str) -> None:
     console.print(message, markup=False, highlight=False)
 
 
+@app.command("refresh-roster")
+def refresh_roster(reference: str):
+    """Let a running case see caseworkers added to the directory since it started."""
+    known = client_call(case_api.refresh_roster, reference)
+    done(f"Case {reference} now knows: {', '.join(known)}.")
+
+
 @app.command()
 def checklist(reference: str):
     """Show the case's required material: received and missing (codes for `material`)."""

@@ -194,7 +194,14 @@ async def test_reassignment_tells_the_company(time_env, case):
     [
         ("", "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'."),
         ("   ", "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'."),
-        ("xyz", "Unknown caseworker 'xyz'. Known caseworkers: abr, mkj."),
+        (
+            "xyz",
+            (
+                "Unknown caseworker 'xyz'. Known caseworkers: abr, mkj. (Added to the directory "
+                "after the case started? Refresh the case's roster first: starter.py "
+                "refresh-roster <reference>.)"
+            ),
+        ),
     ],
 )
 async def test_bad_assignment_is_rejected_with_its_message(time_env, case, caseworker_id, message):
@@ -248,3 +255,13 @@ async def test_search_attributes_and_details_carry_no_personal_data(time_env, ca
         assert personal not in details
         assert personal not in handle.id
     assert f"Contact deadline:** {DEADLINE:%Y-%m-%d} 23:59" in details
+
+
+async def test_a_caseworker_added_later_is_known_after_refresh(time_env, case):
+    _handle, fakes, intake, _ = case
+    with pytest.raises(case_api.CaseError, match="Unknown caseworker 'jha'"):
+        await case_api.assign_caseworker(time_env.client, intake.reference, "jha")
+    fakes.roster.extend(c for c in ALL_CASEWORKERS if c.id == "jha")
+    assert await case_api.refresh_roster(time_env.client, intake.reference) == ["abr", "jha", "mkj"]
+    result = await case_api.assign_caseworker(time_env.client, intake.reference, "jha")
+    assert result.caseworker.name == "Jørgen Hald Andersen"

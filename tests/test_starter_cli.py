@@ -180,6 +180,7 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
         "decide",
         "withdraw",
         "dismiss",
+        "refresh-roster",
     }
     commands = set(typer.main.get_command(starter.app).commands)
     assert commands == {"start", "list", "show"} | officer_actions

@@ -372,7 +372,9 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
         roster = self._roster()
         if wanted not in roster:
             raise ApplicationError(
-                f"Unknown caseworker '{wanted}'. Known caseworkers: {', '.join(sorted(roster))}.",
+                f"Unknown caseworker '{wanted}'. Known caseworkers: {', '.join(sorted(roster))}. "
+                "(Added to the directory after the case started? Refresh the case's roster "
+                "first: starter.py refresh-roster <reference>.)",
                 type="UnknownCaseworker",
             )
         if self.state.caseworker is not None and self.state.caseworker.id == wanted:
@@ -380,6 +382,26 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
                 f"'{wanted}' is already the process-responsible caseworker of this case.",
                 type="AlreadyAssigned",
             )
+
+    @workflow.update
+    async def refresh_roster(self) -> list[str]:
+        """Re-read the caseworker directory: staff who joined or left since the case started."""
+        assert self.setup is not None
+        fresh = await workflow.execute_activity_method(
+            RecordActivities.load_case_setup, start_to_close_timeout=DB_TIMEOUT, retry_policy=RETRY
+        )
+        self.setup = self.setup.model_copy(update={"caseworkers": fresh.caseworkers})
+        await self._record("roster_refreshed", caseworkers=len(self._roster()))
+        return sorted(self._roster())
+
+    @refresh_roster.validator
+    def validate_refresh_roster(self) -> None:
+        if self.setup is None:
+            raise ApplicationError(
+                "The case is still being registered; try again in a moment.", type="CaseStarting"
+            )
+        if self.state.status == CaseStatus.closed:
+            raise ApplicationError("The case is closed.", type="NotAllowedInPhase")
 
     async def _first_estimate(self) -> None:
         """The expected decision date given at first contact (the agreed date)."""
