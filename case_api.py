@@ -81,9 +81,10 @@ async def get_state(client: Client, reference: str) -> CaseState:
 
 async def _update(handle: WorkflowHandle, update, arg, what: str):
     """Execute an update; while the case is still starting (its first seconds), try again."""
+    args = [] if arg is None else [arg]
     for attempt in range(STARTING_RETRIES + 1):
         try:
-            return await handle.execute_update(update, arg)
+            return await handle.execute_update(update, args=args)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if not isinstance(cause, ApplicationError):
@@ -113,13 +114,7 @@ async def assign_caseworker(client: Client, reference: str, caseworker_id: str) 
 
 async def refresh_roster(client: Client, reference: str) -> list[str]:
     """Let a running case see caseworkers added to (or removed from) the directory."""
-    handle = case_handle(client, reference)
-    try:
-        return await handle.execute_update(CaseWorkflow.refresh_roster)
-    except WorkflowUpdateFailedError as err:
-        if isinstance(err.cause, ApplicationError):
-            raise CaseError(f"Roster refresh rejected: {err.cause.message}") from None
-        raise
+    return await update_case(client, reference, CaseWorkflow.refresh_roster, None, "Roster refresh")
 
 
 async def report_material(client: Client, reference: str, codes: list[str]) -> life.MaterialStatus:

@@ -84,3 +84,22 @@ def review_deadline(
     """The departments' review deadline: ``working_days_before`` working days before the
     agreed date, leaving the coordinator time for the one decision."""
     return calendar.add_working_days(agreed, -working_days_before, closing_days)
+
+
+def after_waiting(
+    agreed: date, stopped_on: date, resumed_on: date, closing_days: Iterable[date] = ()
+) -> tuple[date, int]:
+    """The agreed date after the clock stood still from ``stopped_on`` to ``resumed_on``:
+    moved by the calendar days waited (KL's clock deducts waiting), onto a working day.
+    Returns (new date, days waited); the date is unchanged when no day was waited."""
+    waited = (resumed_on - stopped_on).days
+    if waited <= 0:
+        return agreed, 0
+    return next_working_day(agreed + timedelta(days=waited), closing_days), waited
+
+
+def after_reopening(
+    agreed: date, today: date, working_days: int, closing_days: Iterable[date] = ()
+) -> date:
+    """The agreed date when reviews re-open: at least ``working_days`` working days ahead."""
+    return max(agreed, calendar.add_working_days(today, working_days, closing_days))

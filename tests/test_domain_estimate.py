@@ -138,3 +138,31 @@ def test_review_deadline_counts_back_working_days() -> None:
     assert review_deadline(date(2026, 4, 9), 3) == date(2026, 4, 1)
     assert review_deadline(date(2026, 4, 9), 3, [date(2026, 4, 1)]) == date(2026, 3, 31)
     assert review_deadline(date(2026, 4, 9), 0) == date(2026, 4, 9)
+
+
+def test_after_waiting_adds_the_days_waited_onto_a_working_day() -> None:
+    from domain.estimate import after_waiting
+
+    # Agreed Mon 1 Mar 2027; waited Tue 2 Feb -> Sat 6 Feb (4 days): Fri 5 Mar 2027.
+    assert after_waiting(date(2027, 3, 1), date(2027, 2, 2), date(2027, 2, 6)) == (
+        date(2027, 3, 5),
+        4,
+    )
+    # 5 days lands on Saturday 6 Mar: moved to Monday 8 Mar.
+    assert after_waiting(date(2027, 3, 1), date(2027, 2, 2), date(2027, 2, 7)) == (
+        date(2027, 3, 8),
+        5,
+    )
+    assert after_waiting(date(2027, 3, 1), date(2027, 2, 2), date(2027, 2, 2)) == (
+        date(2027, 3, 1),
+        0,
+    )
+
+
+def test_after_reopening_leaves_room_for_the_reviews() -> None:
+    from domain.estimate import after_reopening
+
+    # Tue 22 Dec 2026 + 10 working days (24-27 Dec, 31 Dec-3 Jan closed): 23, 28, 29, 30 Dec,
+    # 4-8 Jan, Mon 11 Jan 2027.
+    assert after_reopening(date(2026, 12, 28), date(2026, 12, 22), 10) == date(2027, 1, 11)
+    assert after_reopening(date(2027, 3, 1), date(2026, 12, 22), 10) == date(2027, 3, 1)

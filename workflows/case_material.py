@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -73,13 +71,12 @@ class MaterialHandlers(CaseBase):
                     reasons.material_complete(calendar.local_date(now), fresh.processing_days),
                 )
         else:
-            stopped_at = s.clock[-1].at
+            stopped_on = calendar.local_date(s.clock[-1].at)
             s.clock = clock.restart(s.clock, now, "materiale modtaget")
-            waited = (calendar.local_date(now) - calendar.local_date(stopped_at)).days
-            if waited > 0:
-                moved = estimate.next_working_day(
-                    self._agreed() + timedelta(days=waited), self.setup.closing_days
-                )
+            moved, waited = estimate.after_waiting(
+                self._agreed(), stopped_on, calendar.local_date(now), self.setup.closing_days
+            )
+            if waited:
                 await self._change_agreed_date(moved, reasons.waited_for_material(waited))
         s.waiting_since, s.dismissal_warning_sent, s.dismissal_date = None, False, None
         await self._record("case_complete")
@@ -117,11 +114,14 @@ class MaterialHandlers(CaseBase):
                 )
         if reopened:
             self.review_changes += 1
-            earliest = calendar.add_working_days(
-                calendar.local_date(now), self.setup.reopen_working_days, self.setup.closing_days
-            )
-            if s.agreed_date is not None and earliest > s.agreed_date:
-                await self._change_agreed_date(earliest, reasons.project_change(change.description))
+            if s.agreed_date is not None:
+                moved = estimate.after_reopening(
+                    s.agreed_date,
+                    calendar.local_date(now),
+                    self.setup.reopen_working_days,
+                    self.setup.closing_days,
+                )
+                await self._change_agreed_date(moved, reasons.project_change(change.description))
         if change.new_material:
             s.received_material = [c for c in s.received_material if c not in change.new_material]
             if not s.clock:
