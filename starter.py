@@ -16,6 +16,8 @@ Settings come from ERHVERV_* environment variables (see settings.py and the READ
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -387,4 +389,14 @@ def list_cases(limit: int = 50):
 
 
 if __name__ == "__main__":
-    app()
+    try:
+        app()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    else:
+        code = 0
+    # The Temporal SDK's core threads can outlive interpreter shutdown and abort it
+    # (temporalio/sdk-python#300): leave without finalisation once the work is done.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -46,13 +46,9 @@ _IMPORTED_AT = time.monotonic()
 
 
 def _process_age() -> float:
-    """Seconds since this process started (Python's own start-up included, on Linux)."""
-    try:
-        started = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return uptime - started / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return time.monotonic() - _IMPORTED_AT
+    """Seconds since this module was imported (`./dev up` execs into this process after the
+    installation, so the process's own age would count the installation too)."""
+    return time.monotonic() - _IMPORTED_AT
 
 
 def _stack_options(settings: Settings) -> dict[str, Any]:
