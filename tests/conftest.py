@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import sysconfig
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
+from dateutil.easter import easter
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -45,6 +46,35 @@ async def start_time_skipping() -> WorkflowEnvironment:
         test_server_existing_path=binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+
+
+def start_instants(year: int | None = None) -> dict[str, datetime]:
+    """Pinned receipt instants whose following weeks hold the hard parts of the calendar.
+
+    Tests on the time-skipping server start their case at one of these (never at "today"):
+    the server's clock starts at the real now, so the instants lie in a coming year and the
+    test first sleeps until them. Each is a Thursday-or-so morning a few days before:
+    - ``christmas``: Christmas Eve, Christmas Day, Boxing Day, New Year's Eve and Day;
+    - ``easter``: Maundy Thursday, Good Friday, Easter Monday (and Ascension, Whitsun later);
+    - ``constitution``: Constitution Day (5 June), often beside Whit Monday.
+    """
+    year = year or date.today().year + 1
+    at = lambda day: datetime.combine(day, time(10, 0), tzinfo=CPH)  # noqa: E731
+    return {
+        "christmas": at(date(year, 12, 17)),
+        "easter": at(easter(year) - timedelta(days=9)),
+        "constitution": at(date(year, 6, 2)),
+    }
+
+
+START_INSTANTS = start_instants()
+
+
+async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
+    """Skip the time-skipping server's clock forward to *instant* (never backwards)."""
+    remaining = instant - await env.get_current_time()
+    if remaining > timedelta(0):
+        await env.sleep(remaining)
 
 
 @pytest_asyncio.fixture

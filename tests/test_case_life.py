@@ -20,7 +20,7 @@ from schemas.case import CaseStatus
 from schemas.intake import Department
 from schemas.letters import LetterKind
 from schemas.life import ClosingReason, EstimateBasis, ReviewOutcome
-from tests.conftest import make_intake
+from tests.conftest import START_INSTANTS, make_intake, sleep_until
 from tests.test_case_workflow import ALL_CASEWORKERS, Fakes
 from worker import WORKFLOWS
 from workflows import workflow_runner
@@ -32,19 +32,20 @@ ROSTER = ALL_CASEWORKERS  # mkj building, sfl environment, abr fire, jha coordin
 class Life:
     """One case on a time-skipping server, driven the way officers and companies drive it."""
 
-    def __init__(self, env, fakes: Fakes, queue: str):
+    def __init__(self, env, fakes: Fakes, queue: str, received_at: datetime | None = None):
         self.env, self.fakes, self.queue = env, fakes, queue
         self.client = env.client
         self.reference = ""
+        self.received_at = received_at or START_INSTANTS["easter"]
 
     async def start(
         self, case_type: str = "simple_construction", departments=("building",), **extra
     ) -> None:
         self.reference = f"LIFE-{uuid.uuid4().hex[:10]}"
-        now = await self.env.get_current_time()
+        await sleep_until(self.env, self.received_at)
         intake = make_intake(
             reference=self.reference,
-            received_at=now,
+            received_at=self.received_at,
             case_type=case_type,
             departments=list(departments),
             **extra,
@@ -95,8 +96,10 @@ class Life:
         return [e.kind for r in self.fakes.records for e in r.events]
 
 
-@pytest.fixture
-async def life(time_env):
+@pytest.fixture(params=sorted(START_INSTANTS))
+async def life(time_env, request):
+    """A case life received at a pinned instant: every whole-life test runs once per instant,
+    so Christmas/New Year, Easter and Constitution Day each fall inside its windows."""
     fakes = Fakes(time_env, roster=list(ROSTER))
     queue = f"life-{uuid.uuid4()}"
     async with Worker(
@@ -106,7 +109,7 @@ async def life(time_env):
         activities=fakes.activities(),
         workflow_runner=workflow_runner(),
     ):
-        yield Life(time_env, fakes, queue)
+        yield Life(time_env, fakes, queue, START_INSTANTS[request.param])
 
 
 async def decide_and_close(life: Life) -> None:
@@ -227,8 +230,13 @@ async def test_missing_material_for_weeks_then_complete(life):
     await case_api.assign_caseworker(life.client, life.reference, "mkj")
     first = life.all_material()[:1]
     await case_api.report_material(life.client, life.reference, first)
-    agreed_at_contact = (await life.state()).agreed_date
-    await life.env.sleep(timedelta(weeks=3))  # 15 working days: still before the warning
+    state = await life.state()
+    agreed_at_contact = state.agreed_date
+    # 15 working days of waiting (counted with the calendar): still before the warning at 20.
+    waited_until = calendar.end_of_day(
+        calendar.add_working_days(calendar.local_date(state.waiting_since), 15)
+    )
+    await sleep_until(life.env, waited_until)
     assert not life.letters(LetterKind.dismissal_warning)
     status = await case_api.report_material(life.client, life.reference, life.all_material()[1:])
     assert status.complete
@@ -248,7 +256,7 @@ async def test_missing_material_for_weeks_then_complete(life):
     await life.review("building")
     await decide_and_close(life)
     final = await life.handle.result()
-    # Gross counts the three weeks of waiting from receipt; the KL clock starts at complete.
+    # Gross counts the weeks of waiting from receipt; the KL clock starts at complete.
     assert final.figures.gross_working_days >= 15
     assert final.figures.net_processing_days < 1
 
@@ -325,10 +333,18 @@ async def test_dismissal_as_incomplete_after_warning(life):
     await case_api.assign_caseworker(life.client, life.reference, "mkj")
     with pytest.raises(case_api.CaseError, match="must be warned"):
         await case_api.dismiss(life.client, life.reference, "Materialet mangler")
-    await life.env.sleep(timedelta(weeks=4) + timedelta(days=1))  # 20 working days
+    waiting_since = calendar.local_date((await life.state()).waiting_since)
+    warn_on = calendar.add_working_days(waiting_since, 20)  # the configured waiting time
+    await sleep_until(life.env, calendar.end_of_day(warn_on) - timedelta(hours=1))
+    assert not life.letters(LetterKind.dismissal_warning)
+    await sleep_until(life.env, calendar.end_of_day(warn_on) + timedelta(hours=1))
     warning = life.letters(LetterKind.dismissal_warning)
-    assert len(warning) == 1 and warning[0].facts.dismissal_date is not None
-    await life.env.sleep(timedelta(weeks=2) + timedelta(days=1))  # 10 more working days
+    assert len(warning) == 1
+    assert warning[0].facts.dismissal_date == calendar.add_working_days(warn_on, 10)
+    dismissal_at = calendar.end_of_day(warning[0].facts.dismissal_date)
+    await sleep_until(life.env, dismissal_at - timedelta(minutes=1))
+    assert (await life.state()).status == CaseStatus.awaiting_material
+    await life.env.sleep(timedelta(hours=1))
     final = await life.handle.result()
     assert final.closing_reason == ClosingReason.dismissed_incomplete
     assert life.to_company()[-3:] == [
@@ -346,7 +362,7 @@ async def test_pre_dialogue_booked_moved_and_held(life):
         await case_api.book_pre_dialogue(
             life.client,
             life.reference,
-            at=datetime.now().astimezone() + timedelta(days=30),
+            at=(await life.env.get_current_time()) + timedelta(days=30),
             place="Rådhuset",
         )
     await case_api.assign_caseworker(life.client, life.reference, "mkj")

@@ -22,7 +22,7 @@ from schemas import search_attributes as sa
 from schemas.case import AssignCaseworker, CaseSetup, CaseStatus, Caseworker
 from schemas.letters import LetterKind, LetterRequest, LetterResult
 from settings import ROOT
-from tests.conftest import CPH, make_intake
+from tests.conftest import CPH, make_intake, sleep_until
 from worker import WORKFLOWS
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
@@ -98,14 +98,11 @@ async def case(time_env):
         workflow_runner=workflow_runner(),
     ):
         intake = make_intake(reference=f"BYG-{uuid.uuid4().hex[:10]}", received_at=RECEIVED)
+        await sleep_until(time_env, RECEIVED)
         handle = await case_api.start_case(time_env.client, intake, queue)
         # Let the receipt go out.
         await time_env.sleep(timedelta(seconds=5))
         yield handle, fakes, intake, queue
-
-
-async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
-    await env.sleep(instant - await env.get_current_time())
 
 
 async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time_env, case):
