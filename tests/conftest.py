@@ -59,7 +59,7 @@ def start_instants(year: int | None = None) -> dict[str, datetime]:
     - ``constitution``: Constitution Day (5 June), often beside Whit Monday.
     """
     year = year or date.today().year + 1
-    at = lambda day: datetime.combine(day, time(10, 0), tzinfo=CPH)  # noqa: E731
+    at = lambda day: datetime.combine(day, time(10, 0), tzinfo=CPH)
     return {
         "christmas": at(date(year, 12, 17)),
         "easter": at(easter(year) - timedelta(days=9)),
