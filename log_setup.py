@@ -2,8 +2,10 @@
 
 Called from `worker.py`, `starter.py` and the stack's entry point, never at import of a
 workflow module. The Temporal SDK's workflow and activity loggers (stdlib logging) go through
-the same renderer, and their workflow/activity context becomes fields of the line. Log only
-ids and kinds: never names, e-mail addresses, phone numbers or CVR numbers.
+the same renderer, and their workflow/activity context becomes fields of the line. The SDK
+core's own (Rust) log lines are forwarded into stdlib logging too (`temporal_runtime`), so a
+worker writes nothing but JSON lines. Log only ids and kinds: never names, e-mail addresses,
+phone numbers or CVR numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +15,32 @@ import sys
 
 import structlog
 from temporalio import activity, workflow
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
+CORE_LOGGER = "temporalio.core"
+# Fields of a core log line that are ids, kinds or plain error descriptions; anything else a
+# core line carries (e.g. a failure's message, which could quote case data) is not logged.
+CORE_FIELDS = frozenset(
+    {
+        "error",
+        "namespace",
+        "task_queue",
+        "workflow_id",
+        "run_id",
+        "workflow_type",
+        "activity_id",
+        "activity_type",
+        "attempt",
+        "worker_identity",
+        "build_id",
+    }
+)
 _configured = False
 
 
@@ -49,7 +76,47 @@ def _temporal_context(_, __, event_dict: dict) -> dict:
     for key in ("case_id", "letter_key", "kind", "version", "events"):
         if record is not None and hasattr(record, key):
             event_dict.setdefault(key, getattr(record, key))
+    core = getattr(record, "temporal_log", None)
+    if core is not None:
+        _core_fields(core, event_dict)
     return event_dict
+
+
+def _core_fields(core, event_dict: dict) -> None:
+    """A forwarded SDK core record: its target and the fields that are safe to log."""
+    event_dict["core_target"] = core.target
+    try:
+        fields = core.fields  # converted on every access: read once
+    except Exception:  # noqa: BLE001 - a field that cannot be converted is not worth a crash
+        return
+    for key, value in fields.items():
+        if key in CORE_FIELDS:
+            event_dict.setdefault(
+                key, value if isinstance(value, int | float | bool) else str(value)
+            )
+    if dropped := sorted(set(fields) - CORE_FIELDS):
+        event_dict["core_fields_not_logged"] = dropped
+
+
+def temporal_runtime() -> Runtime:
+    """A Temporal runtime whose core (Rust) log lines go to the stdlib logger `CORE_LOGGER`,
+    and so through `configure_logging`'s renderer, instead of coloured text on stdout.
+
+    Pass it to `Client.connect(runtime=...)` (see `temporal_client.connect`) before any other
+    client exists. Warnings and errors of the core, errors of the rest."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(
+                    logger=logging.getLogger(CORE_LOGGER),
+                    append_target_to_name=False,
+                    prepend_target_on_message=False,
+                    append_log_fields_to_message=False,
+                ),
+            )
+        )
+    )
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -90,3 +157,4 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in ("sqlalchemy", "aiosmtplib", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python warnings become log lines too, not bare text

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client for *settings*; *runtime* e.g. `log_setup.temporal_runtime()` (the worker),
+    else the SDK's default runtime."""
     tls: TLSConfig | bool = settings.temporal_tls
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
@@ -22,4 +25,5 @@ async def connect(settings: Settings) -> Client:
         tls=tls,
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )

@@ -13,12 +13,13 @@ import signal
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
 from db.session import make_engine, make_sessionmaker
-from log_setup import configure_logging
+from log_setup import configure_logging, temporal_runtime
 from mail.channel import EmailChannel, LetterChannel
 from settings import Settings, get_settings
 from temporal_client import connect
@@ -54,7 +55,10 @@ async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     log = structlog.get_logger("worker")
-    client = await connect(settings)
+    # The SDK core's own log lines become JSON lines too (before any client exists).
+    runtime = temporal_runtime()
+    Runtime.set_default(runtime, error_if_already_set=False)
+    client = await connect(settings, runtime=runtime)
     engine = make_engine(settings.database_url)
     worker = build_worker(client, make_sessionmaker(engine), EmailChannel(settings), settings)
     stop = asyncio.Event()
@@ -73,9 +77,20 @@ async def main() -> None:
     await engine.dispose()
 
 
+def run() -> int:
+    """Run until SIGINT/SIGTERM; a failure is logged as one JSON line (exit code 1)."""
+    try:
+        asyncio.run(main())
+    except Exception:  # noqa: BLE001 - logged (with the traceback as a field), then exit 1
+        configure_logging()  # no-op once configured; JSON even if the settings failed
+        structlog.get_logger("worker").exception("worker failed")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    code = run()
     # The SDK's core threads can outlive interpreter shutdown and abort it
-    # (temporalio/sdk-python#300); the worker has shut down cleanly at this point.
+    # (temporalio/sdk-python#300); the worker has shut down (or failed) at this point.
     logging.shutdown()
-    os._exit(0)
+    os._exit(code)
