@@ -8,13 +8,52 @@ reason, and nothing is started.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from domain.sanity import SanityError, check_received_at, check_wished_decision_date
+from schemas.fields import (
+    REFERENCE_PATTERN,
+    Description,
+    IsoDate,
+    Name,
+    ReceivedAt,
+    Reference,
+    check_line,
+)
 
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, str_strip_whitespace=True)
+
+__all__ = [
+    "REFERENCE_PATTERN",
+    "CaseIntake",
+    "CaseType",
+    "Company",
+    "ContactPerson",
+    "Cvr",
+    "Department",
+    "Departments",
+    "Email",
+    "Name",
+    "PNumber",
+    "Phone",
+    "case_workflow_id",
+    "check_cvr",
+    "parse_intake_json",
+]
 
 
 class Department(StrEnum):
@@ -37,7 +76,6 @@ class CaseType(StrEnum):
 
 
 CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
-REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 def check_cvr(value: str) -> str:
@@ -45,6 +83,7 @@ def check_cvr(value: str) -> str:
     if not re.fullmatch(r"[1-9][0-9]{7}", value):
         raise ValueError("a CVR number is 8 digits and does not start with 0")
     if sum(int(d) * w for d, w in zip(value, CVR_WEIGHTS, strict=True)) % 11:
+        # A CVR number identifies a company, not a person: it may be repeated.
         raise ValueError(f"{value} is not a valid CVR number (modulus-11 check failed)")
     return value
 
@@ -56,23 +95,28 @@ def check_p_number(value: str) -> str:
 
 
 def check_phone(value: str) -> str:
-    digits = re.sub(r"[\s-]", "", value)
+    digits = re.sub(r"[ -]", "", check_line(value))
     if not re.fullmatch(r"(\+[1-9][0-9]{7,14}|[0-9]{8})", digits):
         raise ValueError("a phone number is 8 digits, or + and a country code and number")
     return digits
 
 
+def _line_before_email(value: Any) -> Any:
+    """Control characters get their own message before the e-mail syntax is checked."""
+    return check_line(value.strip()) if isinstance(value, str) else value
+
+
 Cvr = Annotated[str, AfterValidator(check_cvr)]
 PNumber = Annotated[str, AfterValidator(check_p_number)]
-Phone = Annotated[str, AfterValidator(check_phone)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Phone = Annotated[str, Field(max_length=40), AfterValidator(check_phone)]
+Email = Annotated[EmailStr, BeforeValidator(_line_before_email)]
 
 
 class ContactPerson(BaseModel):
     model_config = STRICT
 
     name: Name
-    email: EmailStr
+    email: Email
     phone: Phone
 
 
@@ -90,31 +134,54 @@ def unique_departments(value: list[Department]) -> list[Department]:
     return sorted(value, key=list(Department).index)
 
 
+# A non-empty list of distinct departments, in the order building, environment, fire.
+Departments = Annotated[
+    list[Department], Field(min_length=1, max_length=3), AfterValidator(unique_departments)
+]
+
+
 class CaseIntake(BaseModel):
-    """A new business case as the case system submits it."""
+    """A new business case as the case system submits it.
+
+    Validation context ``{"now": datetime}`` (see ``parse_intake_json``) also refuses a
+    ``received_at`` in the future; without it only the static window applies."""
 
     model_config = STRICT
 
-    reference: Annotated[
-        str,
-        Field(
-            pattern=REFERENCE_PATTERN,
-            description="The case system's own case reference, e.g. BYG-2026-00123. "
-            "Letters, digits, '.', '_' and '-' only; it becomes part of the workflow id, "
-            "so it must not contain personal data.",
-        ),
-    ]
+    reference: Reference
     case_type: CaseType
-    departments: Annotated[
-        list[Department], Field(min_length=1, max_length=3), AfterValidator(unique_departments)
-    ]
+    departments: Departments
     company: Company
     contact: ContactPerson
-    project_description: Annotated[str, Field(min_length=1, max_length=5000)]
-    received_at: AwareDatetime
+    project_description: Description
+    received_at: ReceivedAt
     sustainability_level: Annotated[int, Field(ge=1, le=3)] | None = None
     pre_dialogue_wished: bool = False
-    wished_decision_date: date | None = None
+    wished_decision_date: IsoDate | None = None
+
+    @field_validator("received_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime, info: ValidationInfo) -> datetime:
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        if now is not None:
+            try:
+                check_received_at(value, now)
+            except SanityError as err:
+                raise PydanticCustomError("received_in_future", err.reason) from None
+        return value
+
+    @field_validator("wished_decision_date")
+    @classmethod
+    def _wished_date_plausible(cls, value: date | None, info: ValidationInfo) -> date | None:
+        # The cross-field rule of the model; a field validator so that the error names the
+        # field. received_at is validated first (field order); if it failed, skip.
+        received_at = info.data.get("received_at")
+        if value is not None and received_at is not None:
+            try:
+                check_wished_decision_date(value, received_at)
+            except SanityError as err:
+                raise PydanticCustomError("wished_date_window", err.reason) from None
+        return value
 
     @property
     def workflow_id(self) -> str:
@@ -126,6 +193,13 @@ def case_workflow_id(reference: str) -> str:
     return f"case-{reference}"
 
 
-def parse_intake_json(raw: str | bytes) -> CaseIntake:
-    """Parse a JSON document into a CaseIntake (strict JSON mode: ISO dates, enums as strings)."""
-    return CaseIntake.model_validate_json(raw)
+def parse_intake_json(raw: str | bytes, now: datetime | None = None) -> CaseIntake:
+    """Parse a JSON document into a CaseIntake (strict JSON mode: ISO dates, enums as strings).
+
+    With *now* (the real clock, at the HTTP/CLI boundary) a ``received_at`` in the future
+    (beyond 5 minutes of clock skew) is rejected too. Never pass a clock inside a workflow:
+    call ``domain.sanity.check_received_at(received_at, workflow.now())`` there.
+    """
+    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+        raise ValueError("now must be timezone-aware")
+    return CaseIntake.model_validate_json(raw, context={"now": now} if now else None)

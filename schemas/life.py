@@ -3,18 +3,65 @@ the agreed date, pre-dialogue, sustainability, department reviews, the decision,
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
 
+from schemas.fields import (
+    CaseworkerId,
+    Condition,
+    Description,
+    FreeText,
+    IsoDate,
+    IsoDatetime,
+    Line,
+    MaterialCode,
+    MeetingTime,
+    Note,
+    Place,
+    Reason,
+    check_line,
+)
 from schemas.intake import Department
 
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
-Reason = Annotated[str, Field(min_length=3, max_length=1000)]
-MaterialCode = Annotated[str, Field(pattern=r"^[a-z]+\.[a-z0-9_]+$")]
+Text = Description  # the name earlier code used: free text of 1-5000 characters
+
+
+def distinct_departments(value: list[Department]) -> list[Department]:
+    """Each department at most once; the order given is kept (it orders the workflow's
+    commands, so replaying an older history must see the same order)."""
+    if len(set(value)) != len(value):
+        raise ValueError("each department may be named only once")
+    return value
+
+
+def _line_before_url(value: Any) -> Any:
+    """A URL parser silently drops tabs and newlines; refuse control characters instead."""
+    return check_line(value.strip()) if isinstance(value, str) else value
+
+
+VideoLink = Annotated[HttpUrl, BeforeValidator(_line_before_url)]
+
+
+class ReviewTarget(BaseModel):
+    """The one department an officer's review action is for (``starter.py review REF fire``).
+
+    Validate the department with this before looking it up, so that ``[]`` or a misspelt
+    name gives ``department: ...`` rather than a TypeError or a KeyError."""
+
+    model_config = STRICT
+
+    department: Department
 
 
 # ------------------------------------------------------------------ material
@@ -25,7 +72,7 @@ class MaterialLine(BaseModel):
 
     code: MaterialCode
     department: Department
-    title: str
+    title: Line
 
 
 class ReportMaterial(BaseModel):
@@ -55,9 +102,9 @@ class ClockEvent(StrEnum):
 class ClockEntry(BaseModel):
     model_config = STRICT
 
-    at: AwareDatetime
+    at: IsoDatetime
     event: ClockEvent
-    reason: str
+    reason: FreeText
 
 
 # ------------------------------------------------------------- agreed date
@@ -69,21 +116,21 @@ class EstimateBasis(StrEnum):
 class Estimate(BaseModel):
     model_config = STRICT
 
-    decision_date: date
+    decision_date: IsoDate
     basis: EstimateBasis
     processing_days: int
     history_cases: int
-    wished_date: date | None = None
+    wished_date: IsoDate | None = None
     wished_date_met: bool | None = None
 
 
 class DateChange(BaseModel):
     model_config = STRICT
 
-    at: AwareDatetime
-    old: date | None
-    new: date
-    reason: str
+    at: IsoDatetime
+    old: IsoDate | None
+    new: IsoDate
+    reason: FreeText
 
 
 class ProjectChange(BaseModel):
@@ -91,11 +138,13 @@ class ProjectChange(BaseModel):
 
     model_config = STRICT
 
-    description: Text
-    departments: Annotated[list[Department], Field(min_length=1)] = Field(
-        description="departments whose review the change affects"
-    )
-    new_material: list[MaterialCode] = Field(
+    description: Description
+    departments: Annotated[
+        list[Department],
+        Field(min_length=1, max_length=3),
+        AfterValidator(distinct_departments),
+    ] = Field(description="departments whose review the change affects")
+    new_material: Annotated[list[MaterialCode], Field(max_length=50)] = Field(
         default_factory=list, description="checklist items that must be delivered again"
     )
 
@@ -110,7 +159,7 @@ class RequestPreDialogue(BaseModel):
     model_config = STRICT
 
     topic: PreDialogueTopic = PreDialogueTopic.general
-    note: Annotated[str, Field(max_length=1000)] = ""
+    note: Note = ""
 
 
 class BookPreDialogue(BaseModel):
@@ -119,9 +168,9 @@ class BookPreDialogue(BaseModel):
     model_config = STRICT
 
     topic: PreDialogueTopic = PreDialogueTopic.general
-    at: AwareDatetime
-    place: Annotated[str, Field(max_length=300)] | None = None
-    video_link: HttpUrl | None = None
+    at: MeetingTime
+    place: Place | None = None
+    video_link: VideoLink | None = None
 
     @model_validator(mode="after")
     def place_or_link(self) -> BookPreDialogue:
@@ -134,10 +183,10 @@ class PreDialogue(BaseModel):
     model_config = STRICT
 
     topic: PreDialogueTopic
-    requested_at: AwareDatetime | None = None
-    at: AwareDatetime | None = None
-    place: str | None = None
-    video_link: str | None = None
+    requested_at: IsoDatetime | None = None
+    at: IsoDatetime | None = None
+    place: Line | None = None
+    video_link: Line | None = None
     bookings: int = 0
     reminded_booking: int = 0  # the booking number the reminder went out for
     held: bool = False
@@ -183,10 +232,8 @@ class SubmitReview(BaseModel):
     model_config = STRICT
 
     outcome: ReviewOutcome
-    text: Text
-    conditions: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
-        default_factory=list
-    )
+    text: Description
+    conditions: Annotated[list[Condition], Field(max_length=50)] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def conditions_fit_outcome(self) -> SubmitReview:
@@ -211,11 +258,11 @@ class ReviewResult(BaseModel):
 
     department: Department
     round: int
-    officer_id: str
+    officer_id: CaseworkerId
     outcome: ReviewOutcome
-    text: str
-    conditions: list[str]
-    submitted_at: AwareDatetime
+    text: FreeText
+    conditions: list[FreeText]
+    submitted_at: IsoDatetime
     late: bool
 
 
@@ -227,7 +274,7 @@ class MoreTimeRequested(BaseModel):
     department: Department
     round: int
     working_days: int
-    reason: str
+    reason: FreeText
 
 
 class ReviewLate(BaseModel):
@@ -244,8 +291,8 @@ class NewReviewDeadline(BaseModel):
 
     model_config = STRICT
 
-    review_deadline: AwareDatetime
-    reminder_at: AwareDatetime
+    review_deadline: IsoDatetime
+    reminder_at: IsoDatetime
 
 
 # -------------------------------------------------------- decision, closing
@@ -254,7 +301,7 @@ class IssueDecision(BaseModel):
 
     model_config = STRICT
 
-    grounds: Text
+    grounds: Description
 
 
 class ClosingReason(StrEnum):
@@ -266,7 +313,7 @@ class ClosingReason(StrEnum):
 class Withdraw(BaseModel):
     model_config = STRICT
 
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    reason: Note = ""
 
 
 class Dismiss(BaseModel):
@@ -279,8 +326,8 @@ class ComplaintBody(BaseModel):
     model_config = STRICT
 
     department: Department
-    body: str
-    how: str
+    body: FreeText
+    how: FreeText
     weeks: int
 
 
@@ -289,7 +336,10 @@ class Figures(BaseModel):
 
     model_config = STRICT
 
-    gross_working_days: int  # working days from receipt to decision/closing
-    net_processing_days: float | None  # KL clock: fuldt oplyst -> decision, waiting deducted
-    waiting_days: float
+    gross_working_days: int  # working days from receipt to decision/closing (shown beside)
+    net_processing_days: float | None  # KL clock, calendar days: fuldt oplyst -> decision,
+    # waiting for the company deducted
+    waiting_days: float  # calendar days
     decided_on_or_before_agreed_date: bool | None
+    # issue 7: gross in calendar days too (receipt -> decision/closing), so net <= gross
+    gross_days: float | None = None
