@@ -1,6 +1,7 @@
 """Guidance that fits a case's departments (commitment 1): where the company reads what to do.
 
-Kept as data; a municipality replaces these with its own pages.
+Kept as data; a municipality replaces these with its own pages. The titles speak to the
+company as "I/jeres" like the letters, and carry no colon (the letter puts one before the link).
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ class Guidance(NamedTuple):
 
 GUIDANCE: dict[Department, tuple[Guidance, ...]] = {
     Department.building: (
-        Guidance(
-            "Byggeri: sådan søger du byggetilladelse", "https://www.aalborg.dk/erhverv/byggeri"
-        ),
+        Guidance("Sådan søger I byggetilladelse", "https://www.aalborg.dk/erhverv/byggeri"),
         Guidance("Bygningsreglementet (BR18)", "https://www.bygningsreglementet.dk"),
         Guidance("Ansøgning via Byg og Miljø", "https://bygogmiljoe.dk"),
     ),
     Department.environment: (
         Guidance("Miljø for virksomheder", "https://www.aalborg.dk/erhverv/miljoe"),
-        Guidance("Miljøstyrelsen: miljøgodkendelse", "https://mst.dk/erhverv"),
+        Guidance("Miljøgodkendelse hos Miljøstyrelsen", "https://mst.dk/erhverv"),
     ),
     Department.fire: (
         Guidance(
@@ -37,7 +36,7 @@ GUIDANCE: dict[Department, tuple[Guidance, ...]] = {
 }
 
 SUSTAINABILITY = Guidance(
-    "Bæredygtighed og cirkulær økonomi i din sag",
+    "Bæredygtighed og cirkulær økonomi i jeres projekt",
     "https://www.aalborg.dk/erhverv/baeredygtig-erhvervsservice",
 )
 

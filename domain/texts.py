@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,9 +44,13 @@ TOPIC_NAMES_DEFINITE = {
     PreDialogueTopic.sustainability: "forhåndsdialogen om bæredygtighed",
 }
 
+# Case types KL has no common service target for: the estimate uses the municipality's own
+# target (domain.estimate.KL_TARGET_DAYS), and the letters must not call it KL's.
+OWN_SERVICE_TARGET = frozenset({CaseType.fire_safety})
+
 CLOSING_REASON_NAMES = {
     ClosingReason.decided: "afgjort",
-    ClosingReason.withdrawn: "trukket tilbage af ansøgeren",
+    ClosingReason.withdrawn: "trukket tilbage af jer",
     ClosingReason.dismissed_incomplete: "afvist, fordi sagen ikke blev fuldt oplyst",
 }
 
@@ -85,8 +90,77 @@ def department_list(departments: list[Department]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " og " + names[-1]
 
 
-def estimate_basis(estimate: Estimate) -> str:
-    """What the expected decision date rests on: 'baseret på KL's servicemål på 50 kalenderdage'."""
-    if estimate.basis == EstimateBasis.kl_target:
-        return f"baseret på KL's servicemål på {estimate.processing_days} kalenderdage"
-    return "baseret på behandlingstiden i lignende sager"
+# The letters speak to the company as "I/jer/jeres". A configured text (complaint guidance a
+# municipality keeps as data) may say "du/dig/din"; Danish verbs do not change with the person,
+# so replacing the pronoun is enough.
+_SINGULAR_YOU = {
+    "du": "I",
+    "Du": "I",
+    "dig": "jer",
+    "Dig": "Jer",
+    "din": "jeres",
+    "Din": "Jeres",
+    "dit": "jeres",
+    "Dit": "Jeres",
+    "dine": "jeres",
+    "Dine": "Jeres",
+}
+_SINGULAR_YOU_WORD = re.compile(r"\b(" + "|".join(_SINGULAR_YOU) + r")\b")
+
+
+def to_company(text: str) -> str:
+    """*text* addressing the company as "I/jer/jeres" instead of "du/dig/din":
+    'Klag via Klageportalen, som du finder på borger.dk' -> '..., som I finder på borger.dk'."""
+    return _SINGULAR_YOU_WORD.sub(lambda m: _SINGULAR_YOU[m.group(1)], text)
+
+
+def noun(n: int, one: str, many: str) -> str:
+    """The noun that fits the count *n*: ``noun(1, "dag", "dage")`` is 'dag'."""
+    return one if n == 1 else many
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """A count and its noun: '1 vilkår', '3 vilkår', '1 hverdag', '2 hverdage', '1 dag', '2 dage'.
+
+    Every place a letter puts a number before a noun uses this (the Jinja filter ``plural``).
+    """
+    return f"{n} {noun(n, one, many)}"
+
+
+def estimate_source(estimate: Estimate, case_type: CaseType) -> str:
+    """What the processing time rests on, as a noun phrase:
+    'KL's servicemål for denne type sag', 'den typiske sagsbehandlingstid (medianen) i 14
+    sammenlignelige, afgjorte sager'."""
+    if estimate.basis == EstimateBasis.history:
+        cases = plural(
+            estimate.history_cases, "sammenlignelig, afgjort sag", "sammenlignelige, afgjorte sager"
+        )
+        return f"den typiske sagsbehandlingstid (medianen) i {cases}"
+    if case_type in OWN_SERVICE_TARGET:
+        return "kommunens eget servicemål for denne type sag"
+    return "KL's servicemål for denne type sag"
+
+
+def wished_date_used(estimate: Estimate) -> bool:
+    """The expected decision date is the company's own wished date (it was later than the
+    processing time needs)."""
+    return bool(estimate.wished_date and estimate.wished_date_met)
+
+
+def estimate_basis(estimate: Estimate, case_type: CaseType) -> str:
+    """The sentence saying truly what the expected decision date rests on: the company's own
+    wished date, the median of comparable cases, or the service target (KL's, or the
+    municipality's own where KL has none)."""
+    days = plural(estimate.processing_days, "kalenderdag", "kalenderdage")
+    source = estimate_source(estimate, case_type)
+    if wished_date_used(estimate):
+        assert estimate.wished_date is not None
+        if estimate.decision_date == estimate.wished_date:
+            wish = "Det er den dato, I selv har ønsket."
+        else:
+            wish = (
+                f"Datoen bygger på jeres ønske om en afgørelse senest "
+                f"{danish_date(estimate.wished_date)}, rykket til nærmeste hverdag."
+            )
+        return f"{wish} Den kan vi nå, da {source} er {days} fra den dag, sagen er fuldt oplyst."
+    return f"Datoen bygger på {source}: {days} fra den dag, sagen er fuldt oplyst."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -9,6 +10,7 @@ from typing import NamedTuple
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from domain.guidance import guidance_for
+from domain.reasons import as_sentences
 from domain.texts import (
     CASE_TYPE_NAMES,
     CLOSING_REASON_NAMES,
@@ -20,10 +22,15 @@ from domain.texts import (
     danish_datetime,
     department_list,
     estimate_basis,
+    estimate_source,
+    noun,
+    plural,
+    to_company,
+    wished_date_used,
 )
 from schemas.intake import Department
 from schemas.letters import LetterFacts, LetterKind
-from schemas.life import ComplaintBody, ReviewResult
+from schemas.life import ComplaintBody, MaterialLine, ReviewResult
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUBJECT_PREFIX = "Emne: "
@@ -86,6 +93,50 @@ def latest_reviews(reviews: list[ReviewResult]) -> list[ReviewResult]:
     return [latest[d] for d in Department if d in latest]
 
 
+def by_department(lines: list[MaterialLine]) -> list[tuple[Department, list[MaterialLine]]]:
+    """Material lines grouped by department, in department order (each line's order kept)."""
+    return [
+        (d, [m for m in lines if m.department == d])
+        for d in Department
+        if any(m.department == d for m in lines)
+    ]
+
+
+def wished_date(facts: LetterFacts) -> date | None:
+    """The company's wished decision date: from the intake, else from the estimate."""
+    if facts.wished_decision_date is not None:
+        return facts.wished_decision_date
+    return facts.estimate.wished_date if facts.estimate else None
+
+
+def _meets_wish(day: date | None, facts: LetterFacts) -> bool | None:
+    """Whether *day* as the agreed date meets the company's wished date (None: no wish or
+    no date). It does when it is on or before the wish, or when it is the estimate's date set
+    from the wish (a wish on a closed day moves to the next working day)."""
+    wished = wished_date(facts)
+    if wished is None or day is None:
+        return None
+    if day <= wished:
+        return True
+    e = facts.estimate
+    return bool(e and wished_date_used(e) and e.decision_date == day)
+
+
+def wished_date_met(facts: LetterFacts) -> bool | None:
+    """Whether the agreed date meets the company's wished date (None: no wish or no date)."""
+    return _meets_wish(facts.agreed_date, facts)
+
+
+def wish_was_met(facts: LetterFacts) -> bool | None:
+    """Whether the agreed date before this change met the wished date (date-change letters)."""
+    return _meets_wish(facts.previous_agreed_date, facts)
+
+
+def is_closed(facts: LetterFacts) -> bool:
+    """The case is decided or closed: no letter may promise a future decision."""
+    return facts.closing_reason is not None or facts.decision_date is not None
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -107,6 +158,13 @@ def environment() -> Environment:
         topic_definite=TOPIC_NAMES_DEFINITE.__getitem__,
         closing_reason=CLOSING_REASON_NAMES.__getitem__,
         estimate_basis=estimate_basis,
+        estimate_source=estimate_source,
+        plural=plural,
+        noun=noun,
+        to_company=to_company,
+        wished_date_used=wished_date_used,
+        reason=as_sentences,
+        by_department=by_department,
         complaint_groups=complaint_groups,
         latest_reviews=latest_reviews,
     )
@@ -121,7 +179,14 @@ def render_letter(kind: LetterKind, facts: LetterFacts) -> tuple[str, str]:
     text = (
         environment()
         .get_template(f"{kind.value}.txt.j2")
-        .render(f=facts, guidance=guidance_for(facts.departments))
+        .render(
+            f=facts,
+            guidance=guidance_for(facts.departments),
+            closed=is_closed(facts),
+            wished=wished_date(facts),
+            wish_met=wished_date_met(facts),
+            wish_was_met=wish_was_met(facts),
+        )
     )
     first, _, body = text.partition("\n\n")
     if not first.startswith(SUBJECT_PREFIX):

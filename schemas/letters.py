@@ -78,6 +78,9 @@ class LetterFacts(BaseModel):
     dismissal_date: date | None = None
     closing_reason: ClosingReason | None = None
     survey_url: str | None = None  # filled in by the letter activity (signed per case)
+    # what the company asked for at intake (filled by of_case; defaults keep older payloads valid)
+    pre_dialogue_wished: bool = False
+    wished_decision_date: date | None = None
 
     @classmethod
     def of_case(
@@ -103,6 +106,8 @@ class LetterFacts(BaseModel):
             caseworker=caseworker,
             previous_caseworker=previous_caseworker,
             sustainability_level=intake.sustainability_level or 1,
+            pre_dialogue_wished=intake.pre_dialogue_wished,
+            wished_decision_date=intake.wished_decision_date,
         )
 
 

@@ -479,3 +479,345 @@ def test_describe_nested_missing_field() -> None:
     with pytest.raises(ValidationError) as caught:
         parse(document(contact__email=REMOVE))
     assert describe(caught.value) == "contact.email: required field is missing"
+
+
+# ------------------------------------------------------------------ text: NUL and control characters
+
+
+def describe_of(data: dict) -> str:
+    with pytest.raises(ValidationError) as caught:
+        parse(data)
+    return describe(caught.value)
+
+
+SINGLE_LINE_FIELDS = [
+    "reference",
+    "company__name",
+    "company__cvr",
+    "company__p_number",
+    "contact__name",
+    "contact__email",
+    "contact__phone",
+]
+
+
+@pytest.mark.parametrize("where", [*SINGLE_LINE_FIELDS, "project_description"])
+def test_nul_is_refused_everywhere(where: str) -> None:
+    value = _get(VALID, where)
+    text = describe_of(document(**{where: value[:3] + "\x00" + value[3:]}))
+    field = where.replace("__", ".")
+    assert text.splitlines()[0].startswith(f"{field}: ")
+    assert value not in text and value[:3] + "\x00" not in text
+
+
+def _get(data: dict, where: str):
+    for part in where.split("__"):
+        data = data[part]
+    return data
+
+
+def test_nul_in_a_name_says_what_and_where() -> None:
+    text = describe_of(document(company__name="Nordjysk\x00 Stål ApS"))
+    assert text == "company.name: must not contain the NUL character (U+0000, at character 9)"
+
+
+CONTROL = [chr(c) for c in (*range(1, 0x20), *range(0x7F, 0xA0))] + ["\u2028", "\u2029"]
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("char", CONTROL + BIDI, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("where", ["company__name", "contact__name"])
+def test_control_characters_inside_a_name_are_refused(where: str, char: str) -> None:
+    text = describe_of(document(**{where: f"Søren{char}Ærø"}))
+    assert text.startswith(where.replace("__", ".") + ": ")
+    assert f"U+{ord(char):04X}" in text
+    assert "Søren" not in text
+
+
+@pytest.mark.parametrize("char", ["\x07", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9b"])
+def test_control_characters_in_free_text_are_refused(char: str) -> None:
+    text = describe_of(document(project_description=f"Ny hal{char}med kran"))
+    assert text == (
+        "project_description: must not contain control characters other than tab and line "
+        f"breaks (found U+{ord(char):04X} at character 7)"
+    )
+
+
+def test_free_text_keeps_tab_and_line_breaks() -> None:
+    description = "Ny lagerhal:\n\t- 2.400 m²\r\n\t- sprinkleranlæg\u2028(se bilag)"
+    assert parse(document(project_description=description)).project_description == description
+
+
+@pytest.mark.parametrize(
+    "name", ["Søren 👩‍👩‍👧 Ærø", "Zoë e\u0301", "👍🏽 ApS", "مريم", "李小龍", "Anne\u200dMarie"]
+)
+def test_emoji_combining_marks_and_other_scripts_are_fine(name: str) -> None:
+    intake = parse(document(company__name=name, contact__name=name))
+    assert intake.company.name == name
+    assert intake.contact.name == name
+
+
+def test_surrounding_whitespace_and_newlines_are_stripped_not_refused() -> None:
+    assert parse(document(company__name="\n Nordjysk Stål ApS \t")).company.name == (
+        "Nordjysk Stål ApS"
+    )
+
+
+def test_lone_surrogate_refused_in_python_mode() -> None:
+    data = document(contact__name="S\udcf8ren")
+    with pytest.raises(ValidationError) as caught:
+        CaseIntake.model_validate(
+            {**data, "received_at": datetime(2026, 11, 24, 9, 15, tzinfo=UTC)}, strict=False
+        )
+    assert describe(caught.value) == (
+        "contact.name: is not valid text (it holds a lone surrogate); send valid UTF-8"
+    )
+
+
+def test_lone_surrogate_in_json_is_invalid_json() -> None:
+    raw = json.dumps(document(contact__name="S\udcf8ren"))  # escaped as \udcf8
+    with pytest.raises(ValidationError) as caught:
+        parse_intake_json(raw)
+    assert describe(caught.value).startswith("(document): Invalid JSON")
+
+
+def test_phone_with_a_control_character_is_refused() -> None:
+    text = describe_of(document(contact__phone="98\t12 34 56"))
+    assert text.startswith("contact.phone: must be one line without control characters")
+    assert "98" not in text.split(": ", 1)[1].replace("U+0009", "")
+
+
+# ------------------------------------------------------------------ dates: ISO only, a sane window
+
+ISO_TIME_MESSAGE = (
+    "received_at: give the time as ISO 8601 with its UTC offset, e.g. 2026-11-24T09:15:00+01:00"
+)
+
+
+@pytest.mark.parametrize(
+    "value", ["1700000000", 1700000000, 1.7e9, "1700000000.5", -1, "0", True, None, ["x"]]
+)
+def test_received_at_is_never_a_number(value) -> None:
+    assert describe_of(document(received_at=value)) == ISO_TIME_MESSAGE
+
+
+def test_received_at_number_refused_in_python_mode_too() -> None:
+    data = {**VALID, "received_at": 1700000000}
+    with pytest.raises(ValidationError) as caught:
+        CaseIntake.model_validate(data, strict=False)
+    assert ISO_TIME_MESSAGE in describe(caught.value).splitlines()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+00:00",
+        "1999-12-31T23:59:59+00:00",
+        "2100-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+    ],
+)
+def test_received_at_outside_2000_to_2099_is_refused(value: str) -> None:
+    assert describe_of(document(received_at=value, wished_decision_date=REMOVE)) == (
+        "received_at: must be a time between 2000-01-01 and 2099-12-31"
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["2000-01-01T00:00:00+01:00", "2099-12-31T23:59:59-12:00", "2026-11-24 09:15+01:00"]
+)
+def test_received_at_at_the_edges_of_the_window(value: str) -> None:
+    assert parse(document(received_at=value, wished_decision_date=REMOVE)).received_at
+
+
+@pytest.mark.parametrize(
+    ("wished", "ok"),
+    [
+        ("2026-11-23", False),  # the day before receipt
+        ("2026-11-24", True),  # the day of receipt
+        ("2031-11-24", True),  # five years on
+        ("2031-11-25", False),
+        ("2001-01-01", False),
+        ("9999-12-31", False),
+    ],
+)
+def test_wished_decision_date_window(wished: str, ok: bool) -> None:
+    data = document(wished_decision_date=wished)
+    if ok:
+        assert parse(data).wished_decision_date == date.fromisoformat(wished)
+    else:
+        line = describe_of(data)
+        assert line.startswith("wished_decision_date: must ")
+        assert wished not in line
+
+
+@pytest.mark.parametrize("value", [20270301, "20270301", "1700000000", 1.5, "2027-03-01T00:00"])
+def test_wished_decision_date_is_an_iso_date(value) -> None:
+    assert describe_of(document(wished_decision_date=value)).startswith(
+        "wished_decision_date: give "
+    )
+
+
+def test_received_at_in_the_future_is_refused_when_now_is_given() -> None:
+    now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    raw = json.dumps(document(received_at="2026-11-24T09:15:00+01:00"))  # 08:15 UTC
+    with pytest.raises(ValidationError) as caught:
+        parse_intake_json(raw, now=now)
+    assert describe(caught.value).startswith("received_at: lies in the future")
+    # within the 5 minutes of clock skew, and without a clock, it passes
+    assert parse_intake_json(raw, now=now + timedelta(minutes=11))
+    assert parse_intake_json(raw)
+
+
+def test_parse_intake_json_needs_an_aware_now() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        parse_intake_json(json.dumps(VALID), now=datetime(2026, 11, 24, 8, 0))
+
+
+# ------------------------------------------------------------------ describe(): no values, short lines
+
+
+def test_describe_never_repeats_an_email_address() -> None:
+    text = describe_of(document(contact__email="soeren,x@nordjysk-staal.dk"))
+    assert text == "contact.email: not a valid e-mail address; write it as name@example.dk"
+
+
+def test_describe_names_an_unknown_field_only_when_it_reads_as_a_name() -> None:
+    text = describe_of(document(**{"soeren@nordjysk-staal.dk": 1, "x" * 300: 2, "ok_name": 3}))
+    assert text.splitlines() == [
+        (
+            "(a field with an unreadable name): unknown field (check the spelling; see "
+            "schemas/intake.py)"
+        ),
+        "ok_name: unknown field (check the spelling; see schemas/intake.py)",
+    ]
+
+
+def test_describe_lines_are_at_most_300_bytes() -> None:
+    text = describe_of(document(case_type="ø" * 10_000, company__name="ø" * 10_000))
+    for line in text.splitlines():
+        assert len(line.encode()) <= 300
+        assert "øøøø" not in line
+
+
+def test_describe_length_messages_in_words() -> None:
+    text = describe_of(document(company__name="", contact__name="x" * 201, departments=[]))
+    assert text.splitlines() == [
+        "departments: must have at least 1 item",
+        "company.name: must not be empty",
+        "contact.name: too long: at most 200 characters",
+    ]
+
+
+# ------------------------------------------------------------------ identifiers (schemas/fields.py)
+
+
+def test_caseworker_id_is_stripped_and_lower_cased() -> None:
+    from pydantic import TypeAdapter
+
+    from schemas.fields import CaseworkerId
+
+    adapter = TypeAdapter(CaseworkerId)
+    assert adapter.validate_python("MKJ ") == "mkj"
+    assert adapter.validate_python("  jha\n") == "jha"
+    assert adapter.validate_json('"ABR"') == "abr"
+    for bad in ["m", "m k j", "mkj\x00", "møj", "\u212aJ", "x" * 17, "", "mkj."]:
+        with pytest.raises(ValidationError) as caught:
+            adapter.validate_python(bad)
+        line = describe(caught.value)
+        assert line.startswith("(document): ")
+        assert "caseworker" in line or "NUL" in line
+
+
+def test_material_codes_are_normalised() -> None:
+    from schemas.life import ReportMaterial
+
+    report = ReportMaterial.model_validate_json('{"codes": [" Building.Floor_Plans "]}')
+    assert report.codes == ["building.floor_plans"]
+    with pytest.raises(ValidationError) as caught:
+        ReportMaterial.model_validate_json('{"codes": ["building.floor\\u0000plans", "floor"]}')
+    assert describe(caught.value).splitlines() == [
+        "codes.0: must not contain the NUL character (U+0000, at character 15)",
+        (
+            "codes.1: a material code is the department, '.', and the item in lower-case "
+            "letters, digits and '_', e.g. building.floor_plans (see the case's checklist)"
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ update contracts (schemas/life.py)
+
+
+def build_lax(model, **fields):
+    """As case_api.build validates values from a command line."""
+    return model.model_validate(fields, strict=False)
+
+
+def life_error(model, **fields) -> str:
+    with pytest.raises(ValidationError) as caught:
+        build_lax(model, **fields)
+    return describe(caught.value)
+
+
+def test_one_department_given_as_a_list_is_a_clear_error() -> None:
+    from schemas.life import ReviewTarget
+
+    assert build_lax(ReviewTarget, department="fire").department is Department.fire
+    for bad in ([], ["fire"], {}, "Fire", "", None):
+        assert life_error(ReviewTarget, department=bad) == (
+            "department: must be one of 'building', 'environment' or 'fire'"
+        )
+
+
+def test_project_change_departments() -> None:
+    from schemas.life import ProjectChange
+
+    ok = build_lax(ProjectChange, description="Større hal", departments=["fire", "building"])
+    assert ok.departments == [Department.fire, Department.building]  # order kept
+    assert life_error(ProjectChange, description="Større hal", departments=[]) == (
+        "departments: must have at least 1 item"
+    )
+    assert life_error(ProjectChange, description="Større hal", departments=["fire", "fire"]) == (
+        "departments: each department may be named only once"
+    )
+    assert life_error(ProjectChange, description="Større hal", departments="fire") == (
+        "departments: Input should be a valid list"
+    )
+
+
+def test_more_time_and_review_inputs() -> None:
+    from schemas.life import RequestMoreTime, SubmitReview
+
+    assert build_lax(RequestMoreTime, working_days="5", reason="Afventer\nvurdering").reason
+    assert life_error(RequestMoreTime, working_days=5, reason="ab\x00c") == (
+        "reason: must not contain the NUL character (U+0000, at character 3)"
+    )
+    assert life_error(RequestMoreTime, working_days=[], reason="Afventer") == (
+        "working_days: Input should be a valid integer"
+    )
+    text = life_error(
+        SubmitReview, outcome="approved_with_conditions", text="OK", conditions=["Vilkår\x1b"]
+    )
+    assert text == (
+        "conditions.0: must not contain control characters other than tab and line breaks "
+        "(found U+001B at character 7)"
+    )
+
+
+def test_meeting_time_is_iso_and_in_the_window() -> None:
+    from schemas.life import BookPreDialogue
+
+    booking = build_lax(BookPreDialogue, at="2026-12-03T10:00:00+01:00", place=" Rådhuset ")
+    assert booking.place == "Rådhuset"
+    assert life_error(BookPreDialogue, at=1764752400, place="Rådhuset") == (
+        "at: give the time as ISO 8601 with its UTC offset, e.g. 2026-11-24T09:15:00+01:00"
+    )
+    assert life_error(BookPreDialogue, at="9999-12-03T10:00:00+01:00", place="Rådhuset") == (
+        "at: must be a time between 2000-01-01 and 2099-12-31"
+    )
+    assert life_error(BookPreDialogue, at="2026-12-03T10:00:00+01:00", place="Råd\nhuset") == (
+        "place: must be one line without control characters (found U+000A at character 4)"
+    )
+    assert life_error(
+        BookPreDialogue, at="2026-12-03T10:00:00+01:00", video_link="https://meet\t.example"
+    ).startswith("video_link: must be one line without control characters")

@@ -42,6 +42,7 @@ from schemas.life import (
     ReviewOutcome,
     ReviewResult,
 )
+from tests.conftest import make_intake
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CET = timezone(timedelta(hours=1))
@@ -180,16 +181,33 @@ def facts(
         "department": Department.fire,
         "review_deadline": datetime(2027, 1, 22, 23, 59, 59, 999999, tzinfo=CET),
         "reviews": [BUILDING_REVIEW, FIRE_APPROVAL],
-        "decision_date": date(2027, 1, 27),
+        "decision_date": None,
         "grounds": "Projektet opfylder reglerne, når vilkårene overholdes.",
         "complaint_bodies": [BYGGEKLAGE, FIRE_BYGGEKLAGE],
         "complaint_deadline": date(2027, 2, 24),
         "dismissal_date": date(2027, 2, 12),
-        "closing_reason": ClosingReason.withdrawn,
+        "closing_reason": None,
         "survey_url": SURVEY_URL,
     }
     values.update(changes)
     return LetterFacts(**values)
+
+
+DECISION_DATE = date(2027, 1, 27)
+
+# The facts a letter kind is sent with on top of an open case: the decision letter after the
+# decision (the case not yet closed), the closed notice on a withdrawn case, the survey on a
+# decided and closed case.
+CLOSING_FACTS: dict[LetterKind, dict] = {
+    LetterKind.decision: {"decision_date": DECISION_DATE},
+    LetterKind.closed_notice: {"closing_reason": ClosingReason.withdrawn},
+    LetterKind.survey: {"closing_reason": ClosingReason.decided, "decision_date": DECISION_DATE},
+}
+
+
+def facts_for(kind: LetterKind, **changes) -> LetterFacts:
+    """The facts *kind* is sent with in a realistic state of the case."""
+    return facts(**{**CLOSING_FACTS.get(kind, {}), **changes})
 
 
 def assert_clean(text: str) -> None:
@@ -203,7 +221,7 @@ def assert_clean(text: str) -> None:
 
 @pytest.mark.parametrize("kind", list(LetterKind))
 def test_every_letter_renders(kind: LetterKind) -> None:
-    subject, body = render_letter(kind, facts())
+    subject, body = render_letter(kind, facts_for(kind))
     assert REFERENCE in subject
     assert REFERENCE in body
     assert subject and "\n" not in subject
@@ -220,12 +238,12 @@ def test_every_letter_renders(kind: LetterKind) -> None:
 @pytest.mark.parametrize("kind", list(LetterKind))
 @pytest.mark.parametrize("case_type", list(CaseType))
 def test_every_letter_renders_every_case_type(kind: LetterKind, case_type: CaseType) -> None:
-    subject, body = render_letter(kind, facts(case_type=case_type))
+    subject, body = render_letter(kind, facts_for(kind, case_type=case_type))
     assert_clean(subject + body)
 
 
 def test_each_kind_has_its_own_subject() -> None:
-    subjects = {render_letter(kind, facts())[0] for kind in LetterKind}
+    subjects = {render_letter(kind, facts_for(kind))[0] for kind in LetterKind}
     assert len(subjects) == len(LetterKind)
 
 
@@ -234,7 +252,7 @@ def test_each_kind_has_its_own_subject() -> None:
 
 def test_receipt() -> None:
     subject, body = render_letter(LetterKind.receipt, facts())
-    assert subject == f"Kvittering for din sag {REFERENCE} – industri- og lagerbygning"
+    assert subject == f"Kvittering for jeres sag {REFERENCE} – industri- og lagerbygning"
     assert "Kære Søren Ærø Østergård" in body
     assert "tirsdag den 24. november 2026 kl. 09.15" in body
     assert "Senest tirsdag den 1. december 2026 kontakter vi jer" in body
@@ -268,7 +286,7 @@ def test_receipt_guidance_for_environment() -> None:
             case_type=CaseType.environmental_approval_minor,
         ),
     )
-    assert "Fagområder: miljø\n" in body
+    assert "Fagområde: miljø\n" in body
     for url in ENVIRONMENT_LINKS:
         assert url in body
     for url in BUILDING_AND_FIRE_LINKS:
@@ -297,7 +315,7 @@ def test_receipt_without_caseworker() -> None:
 
 def test_contact_letter() -> None:
     subject, body = render_letter(LetterKind.contact_letter, facts(previous_caseworker=None))
-    assert subject == f"Din procesansvarlige sagsbehandler i sag {REFERENCE}"
+    assert subject == f"Jeres procesansvarlige sagsbehandler i sag {REFERENCE}"
     assert "Kære Søren Ærø Østergård" in body
     assert "Jørgen Hald Andersen" in body
     assert "E-mail: jha@kommune.example" in body
@@ -377,8 +395,8 @@ def test_contact_letter_lists_the_missing_material() -> None:
     )
     assert (
         "Før vi kan gå i gang med selve behandlingen, mangler vi:\n"
-        "- Brandteknisk dokumentation (brand/beredskab)\n"
-        "- Plan- og facadetegninger (byggeri)\n"
+        "\nByggeri:\n- Plan- og facadetegninger\n"
+        "\nBrand/beredskab:\n- Brandteknisk dokumentation\n"
     ) in body
     assert "Sagen er fuldt oplyst." not in body
 
@@ -392,10 +410,10 @@ def test_contact_letter_when_fully_informed() -> None:
 def test_contact_letter_agreed_date_and_kl_basis() -> None:
     _, body = render_letter(LetterKind.contact_letter, facts())
     assert (
-        "Vi forventer at kunne træffe afgørelse senest fredag den 29. januar 2027, "
-        "baseret på KL's servicemål på 50 kalenderdage."
+        "Vi forventer at kunne træffe afgørelse senest fredag den 29. januar 2027. "
+        "Datoen bygger på KL's servicemål for denne type sag: 50 kalenderdage fra den dag, "
+        "sagen er fuldt oplyst."
     ) in body
-    assert "regnes fra den dag, sagen er fuldt oplyst" in body
 
 
 def test_contact_letter_history_basis() -> None:
@@ -406,7 +424,10 @@ def test_contact_letter_history_basis() -> None:
         history_cases=14,
     )
     _, body = render_letter(LetterKind.contact_letter, facts(estimate=estimate))
-    assert "senest fredag den 29. januar 2027, baseret på behandlingstiden i lignende sager" in body
+    assert (
+        "senest fredag den 29. januar 2027. Datoen bygger på den typiske sagsbehandlingstid "
+        "(medianen) i 14 sammenlignelige, afgjorte sager: 38 kalenderdage fra den dag"
+    ) in body
     assert "KL's servicemål" not in body
 
 
@@ -419,16 +440,107 @@ def test_contact_letter_without_agreed_date() -> None:
 @pytest.mark.parametrize(
     ("wished", "met", "text"),
     [
-        (date(2027, 2, 5), None, "Det ønske forventer vi at kunne opfylde."),
-        (date(2027, 1, 15), None, "Det kan vi desværre ikke nå"),
-        (date(2027, 1, 15), True, "Det ønske forventer vi at kunne opfylde."),
-        (date(2027, 2, 5), False, "Det kan vi desværre ikke nå"),
+        # a wish on or after the estimate: the estimate (and the agreed date) is the wish
+        (date(2027, 2, 5), True, "Det er den dato, I selv har ønsket. Den kan vi nå, da KL's"),
+        # a wish before the estimate: said plainly, with the date we can give
+        (
+            date(2027, 1, 15),
+            False,
+            (
+                "I har ønsket en afgørelse senest fredag den 15. januar 2027. Den dato kan vi "
+                "desværre ikke nå: med den forventede sagsbehandlingstid er fredag den 29. "
+                "januar 2027 den tidligste dato, vi kan give jer."
+            ),
+        ),
+        # estimates from before wished_date_met was recorded: the dates decide
+        (date(2027, 1, 15), None, "Den dato kan vi desværre ikke nå"),
     ],
 )
 def test_contact_letter_wished_date(wished: date, met: bool | None, text: str) -> None:
-    estimate = facts().estimate.model_copy(update={"wished_date": wished, "wished_date_met": met})
-    _, body = render_letter(LetterKind.contact_letter, facts(estimate=estimate))
-    assert f"I har ønsket en afgørelse senest {danish_date(wished)}. {text}" in body
+    agreed = wished if met else date(2027, 1, 29)
+    estimate = facts().estimate.model_copy(
+        update={"decision_date": agreed, "wished_date": wished, "wished_date_met": met}
+    )
+    _, body = render_letter(
+        LetterKind.contact_letter,
+        facts(estimate=estimate, agreed_date=agreed, wished_decision_date=wished),
+    )
+    assert text in body
+    assert ("Datoen bygger på KL's servicemål" in body) == (not met)
+
+
+def test_contact_letter_wish_from_the_intake_that_the_estimate_meets() -> None:
+    _, body = render_letter(LetterKind.contact_letter, facts(wished_decision_date=date(2027, 2, 5)))
+    assert "Datoen bygger på KL's servicemål for denne type sag: 50 kalenderdage" in body
+    assert (
+        "I har ønsket en afgørelse senest fredag den 5. februar 2027, og den dato forventer vi "
+        "at kunne nå."
+    ) in body
+
+
+def test_contact_letter_wish_on_a_closed_day() -> None:
+    """A wish on a Saturday gives the next working day: said so, not called the wish itself."""
+    estimate = facts().estimate.model_copy(
+        update={
+            "decision_date": date(2027, 3, 1),
+            "wished_date": date(2027, 2, 27),
+            "wished_date_met": True,
+        }
+    )
+    _, body = render_letter(
+        LetterKind.contact_letter, facts(estimate=estimate, agreed_date=date(2027, 3, 1))
+    )
+    assert (
+        "senest mandag den 1. marts 2027. Datoen bygger på jeres ønske om en afgørelse senest "
+        "lørdag den 27. februar 2027, rykket til nærmeste hverdag."
+    ) in body
+    assert "kan vi desværre ikke" not in body
+
+
+def test_contact_letter_basis_for_fire_cases_is_not_called_kls() -> None:
+    """KL has no common service target for fire cases: the municipality's own target is used."""
+    estimate = facts().estimate.model_copy(update={"processing_days": 30})
+    _, body = render_letter(
+        LetterKind.contact_letter, facts(case_type=CaseType.fire_safety, estimate=estimate)
+    )
+    assert "Datoen bygger på kommunens eget servicemål for denne type sag: 30 kalenderdage" in body
+    assert "KL" not in body
+
+
+def test_pre_dialogue_wished_at_intake_is_acknowledged() -> None:
+    _, receipt = render_letter(LetterKind.receipt, facts(pre_dialogue_wished=True))
+    assert (
+        "I har ønsket en forhåndsdialog om projektet. Jeres procesansvarlige sagsbehandler "
+        "kontakter jer for at aftale et tidspunkt."
+    ) in receipt
+    _, contact = render_letter(LetterKind.contact_letter, facts(pre_dialogue_wished=True))
+    assert (
+        "I har ønsket en forhåndsdialog om projektet. Jørgen Hald Andersen kontakter jer for at "
+        "aftale et tidspunkt"
+    ) in contact
+    for body in (
+        render_letter(LetterKind.receipt, facts())[1],
+        render_letter(LetterKind.contact_letter, facts())[1],
+    ):
+        assert "I har ønsket en forhåndsdialog" not in body
+
+
+def test_receipt_acknowledges_the_wished_decision_date() -> None:
+    _, body = render_letter(LetterKind.receipt, facts(wished_decision_date=date(2027, 2, 5)))
+    assert "I har ønsket en afgørelse senest fredag den 5. februar 2027." in body
+
+
+def test_of_case_carries_what_the_company_asked_for() -> None:
+    intake = make_intake(pre_dialogue_wished=True, wished_decision_date="2027-06-01")
+    f = LetterFacts.of_case(
+        intake, contact_deadline=facts().contact_deadline, municipality_name="Aalborg Kommune"
+    )
+    assert f.pre_dialogue_wished is True
+    assert f.wished_decision_date == date(2027, 6, 1)
+    plain = LetterFacts.of_case(
+        make_intake(), contact_deadline=facts().contact_deadline, municipality_name="Aalborg"
+    )
+    assert plain.pre_dialogue_wished is False and plain.wished_decision_date is None
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])
@@ -474,23 +586,29 @@ def test_letters_without_optional_facts(kind: LetterKind) -> None:
 @pytest.mark.parametrize(("kind", "fields"), list(REQUIRED_FACTS.items()))
 def test_letters_need_their_facts(kind: LetterKind, fields: tuple[str, ...]) -> None:
     for field in fields:
-        empty = [] if isinstance(getattr(facts(), field), list) else None
-        with pytest.raises(MissingLetterFacts, match=field):
-            render_letter(kind, facts(**{field: empty}))
+        empty = [] if isinstance(getattr(facts_for(kind), field), list) else None
+        with pytest.raises(MissingLetterFacts, match=f"needs {field}$"):
+            render_letter(kind, facts_for(kind, **{field: empty}))
 
 
 @pytest.mark.parametrize("kind", CASE_LIFE_KINDS)
 def test_case_facts_block(kind: LetterKind) -> None:
-    """Every case-life letter shows the reference, the caseworker and the agreed date."""
-    _, body = render_letter(kind, facts())
+    """Every case-life letter shows the reference, the caseworker and the agreed date; after
+    the decision the decision date instead, and a closed case's status."""
+    f = facts_for(kind)
+    _, body = render_letter(kind, f)
     assert body.startswith(f"Sagsnummer: {REFERENCE}\n")
     assert "Procesansvarlig sagsbehandler: Jørgen Hald Andersen, jha@kommune.example" in body
-    assert "Forventet afgørelse (aftalt dato): fredag den 29. januar 2027\n" in body
+    expected = "Forventet afgørelse (aftalt dato): fredag den 29. januar 2027\n"
+    assert (expected in body) == (kind not in CLOSING_FACTS)
+    decided = "Afgørelsen er truffet: onsdag den 27. januar 2027\n"
+    assert (body.count(decided) == 1) == (f.decision_date is not None)
+    assert ("Status: afsluttet – " in body) == (f.closing_reason is not None)
 
 
 @pytest.mark.parametrize("kind", CASE_LIFE_KINDS)
 def test_case_life_letters_without_caseworker(kind: LetterKind) -> None:
-    subject, body = render_letter(kind, facts(caseworker=None, previous_caseworker=None))
+    subject, body = render_letter(kind, facts_for(kind, caseworker=None, previous_caseworker=None))
     assert "Procesansvarlig sagsbehandler:" not in body
     assert "Jørgen" not in body
     assert_clean(subject + body)
@@ -499,10 +617,8 @@ def test_case_life_letters_without_caseworker(kind: LetterKind) -> None:
 def test_material_status_lists_received_and_missing() -> None:
     subject, body = render_letter(LetterKind.material_status, facts())
     assert subject == f"Der mangler stadig materiale i sag {REFERENCE}"
-    assert (
-        "Vi har modtaget:\n- Plan- og facadetegninger (byggeri)\n- Situationsplan (byggeri)\n"
-    ) in body
-    assert "mangler vi stadig:\n- Brandteknisk dokumentation (brand/beredskab)\n" in body
+    assert ("Vi har modtaget:\n\nByggeri:\n- Plan- og facadetegninger\n- Situationsplan\n") in body
+    assert "mangler vi stadig:\n\nBrand/beredskab:\n- Brandteknisk dokumentation\n" in body
     assert "er nu fuldt oplyst" not in body
 
 
@@ -511,9 +627,9 @@ def test_material_status_fully_informed() -> None:
         LetterKind.material_status, facts(missing_material=[], received_material=[FIRE_PLAN])
     )
     assert subject == f"Sag {REFERENCE} er fuldt oplyst – behandlingen er gået i gang"
-    assert "Jeres sag er nu fuldt oplyst" in body
+    assert f"Jeres sag {REFERENCE} er nu fuldt oplyst" in body
     assert "gået i gang med selve behandlingen" in body
-    assert "- Brandteknisk dokumentation (brand/beredskab)" in body  # received
+    assert "Brand/beredskab:\n- Brandteknisk dokumentation\n" in body  # received
     assert "mangler" not in body
     assert "Vi forventer at kunne træffe afgørelse senest fredag den 29. januar 2027" in body
 
@@ -606,6 +722,7 @@ def three_department_decision(**changes) -> LetterFacts:
         "reviews": [FIRE_REFUSAL, ENVIRONMENT_REVIEW, BUILDING_REVIEW],
         "complaint_bodies": [BYGGEKLAGE, PLANKLAGE, MILJOEKLAGE, FIRE_BYGGEKLAGE],
         "grounds": "Flugtvejslængderne overstiger kravene i bygningsreglementet.",
+        "decision_date": DECISION_DATE,
     }
     values.update(changes)
     return facts(**values)
@@ -658,8 +775,11 @@ def test_decision_plain_approval_one_body() -> None:
     approved = review(Department.building, ReviewOutcome.approved, "I orden.")
     _, body = render_letter(
         LetterKind.decision,
-        facts(
-            departments=(Department.building,), reviews=[approved], complaint_bodies=[BYGGEKLAGE]
+        facts_for(
+            LetterKind.decision,
+            departments=(Department.building,),
+            reviews=[approved],
+            complaint_bodies=[BYGGEKLAGE],
         ),
     )
     assert "Kommunen giver tilladelse til projektet.\n" in body
@@ -673,7 +793,8 @@ def test_decision_uses_each_departments_latest_round() -> None:
     second = review(Department.fire, ReviewOutcome.approved, "Flugtvejene er ændret.", round=2)
     _, body = render_letter(
         LetterKind.decision,
-        facts(
+        facts_for(
+            LetterKind.decision,
             reviews=[second, BUILDING_REVIEW, first],
             departments=(Department.building, Department.fire),
         ),
@@ -708,15 +829,15 @@ def test_decision_with_different_complaint_periods() -> None:
 def test_dismissal_warning() -> None:
     subject, body = render_letter(LetterKind.dismissal_warning, facts())
     assert subject == f"Varsel om afvisning af sag {REFERENCE}"
-    assert "- Brandteknisk dokumentation (brand/beredskab)\n" in body
+    assert "Brand/beredskab:\n- Brandteknisk dokumentation\n" in body
     assert "Vi afviser sagen fredag den 12. februar 2027, hvis vi ikke har modtaget" in body
     assert "ikke er fuldt oplyst" in body
 
 
 def test_closed_notice_withdrawn() -> None:
-    subject, body = render_letter(LetterKind.closed_notice, facts())
+    subject, body = render_letter(LetterKind.closed_notice, facts_for(LetterKind.closed_notice))
     assert subject == f"Sag {REFERENCE} er afsluttet"
-    assert "I har trukket sagen" in body
+    assert f"I har trukket jeres sag {REFERENCE} tilbage" in body
     assert "Klagevejledning" not in body
 
 
@@ -725,22 +846,28 @@ def test_closed_notice_dismissed_incomplete() -> None:
         LetterKind.closed_notice,
         facts(closing_reason=ClosingReason.dismissed_incomplete, complaint_bodies=[BYGGEKLAGE]),
     )
-    assert "Sagen er afvist, fordi den ikke blev fuldt oplyst" in body
-    assert "- Brandteknisk dokumentation (brand/beredskab)\n" in body
+    assert f"Jeres sag {REFERENCE} er afvist, fordi den ikke blev fuldt oplyst" in body
+    assert "Vi mangler stadig:\n\nBrand/beredskab:\n- Brandteknisk dokumentation\n" in body
     assert "I har trukket" not in body
     assert "Klagevejledning" in body and "senest onsdag den 24. februar 2027" in body
 
 
 def test_closed_notice_decided() -> None:
-    _, body = render_letter(LetterKind.closed_notice, facts(closing_reason=ClosingReason.decided))
-    assert "Kommunen har truffet afgørelse i sagen" in body
+    _, body = render_letter(
+        LetterKind.closed_notice,
+        facts(closing_reason=ClosingReason.decided, decision_date=DECISION_DATE),
+    )
+    assert (
+        f"Kommunen har truffet afgørelse i jeres sag {REFERENCE} onsdag den 27. januar 2027, "
+        "og sagen er nu afsluttet."
+    ) in body
 
 
 def test_survey() -> None:
-    subject, body = render_letter(LetterKind.survey, facts())
+    subject, body = render_letter(LetterKind.survey, facts_for(LetterKind.survey))
     assert REFERENCE in subject
     assert f"  {SURVEY_URL}\n" in body
-    assert "2 minutter" in body
+    assert "et par minutter" in body
     assert "sagsbehandlingstiden" in body
     for answer in ("meget tilfreds", "tilfreds", "hverken eller", "utilfreds", "meget utilfreds"):
         assert answer in body
