@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2.exceptions import UndefinedError
 
+from domain import reasons
 from domain.guidance import GUIDANCE, SUSTAINABILITY, guidance_for
 from domain.texts import (
     CASE_TYPE_NAMES,
@@ -19,6 +20,9 @@ from domain.texts import (
     TOPIC_NAMES_DEFINITE,
     danish_date,
     danish_datetime,
+    noun,
+    plural,
+    to_company,
 )
 from domain.texts import department_list as department_list_text
 from mail.render import (
@@ -986,3 +990,158 @@ def test_guidance_for(departments: list[Department]) -> None:
     expected = [g for d in Department if d in departments for g in GUIDANCE[d]]
     assert links[:-1] == expected
     assert len({g.url for g in links}) == len(links)
+
+
+# ------------------------------------------------------------------ counts, address, reasons
+
+
+@pytest.mark.parametrize(
+    ("n", "one", "many", "text"),
+    [
+        (1, "vilkår", "vilkår", "1 vilkår"),
+        (3, "vilkår", "vilkår", "3 vilkår"),
+        (1, "hverdag", "hverdage", "1 hverdag"),
+        (2, "hverdag", "hverdage", "2 hverdage"),
+        (0, "dag", "dage", "0 dage"),
+        (1, "dag", "dage", "1 dag"),
+        (21, "dag", "dage", "21 dage"),
+        (1, "uge", "uger", "1 uge"),
+        (4, "uge", "uger", "4 uger"),
+    ],
+)
+def test_plural(n: int, one: str, many: str, text: str) -> None:
+    assert plural(n, one, many) == text
+    assert noun(n, one, many) == text.split(" ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Klag via Klageportalen, som du finder på borger.dk.", "som I finder på borger.dk."),
+        ("Du kan klage over din afgørelse.", "I kan klage over jeres afgørelse."),
+        ("Vi sender den til dig med dine bilag.", "Vi sender den til jer med jeres bilag."),
+        ("Dusør og dinosaur er ikke pronominer.", "Dusør og dinosaur er ikke pronominer."),
+    ],
+)
+def test_to_company(text: str, expected: str) -> None:
+    assert expected in to_company(text)
+
+
+def test_reasons_are_whole_sentences_without_a_label() -> None:
+    """The letter shows a reason after 'Årsag: ': the reason itself carries no colon."""
+    texts = [
+        reasons.material_complete(date(2026, 12, 1), 50),
+        reasons.material_complete(date(2026, 12, 1), 1),
+        reasons.waited_for_material(1),
+        reasons.waited_for_material(7),
+        reasons.more_time(Department.fire, "vi afventer en brandteknisk vurdering"),
+        reasons.more_time(Department.fire, "Vi afventer en brandteknisk vurdering.", 1),
+        reasons.more_time(Department.environment, "Støjen skal beregnes igen.", 5),
+        reasons.project_change("Hallen flyttes 20 meter mod nord."),
+        reasons.case_closed(),
+    ]
+    for text in texts:
+        assert ":" not in text, text
+        assert text[0].isupper() and text.endswith("."), text
+    assert "på 50 kalenderdage" in texts[0] and "på 1 kalenderdag " in texts[1]
+    assert "ventet 1 dag på" in texts[2] and "ventet 7 dage på" in texts[3]
+    assert texts[4] == (
+        "Fagområdet brand/beredskab har brug for mere tid til sin faglige vurdering. "
+        "Vi afventer en brandteknisk vurdering."
+    )
+    assert "har brug for 1 hverdag mere" in texts[5]
+    assert "har brug for 5 hverdage mere" in texts[6]
+    assert texts[7] == (
+        "I har meddelt en ændring af projektet (»Hallen flyttes 20 meter mod nord«), og de "
+        "berørte fagområder skal derfor vurdere projektet igen."
+    )
+
+
+@pytest.mark.parametrize(
+    ("legacy", "expected"),
+    [
+        (
+            "Fagområdet brand/beredskab har brug for mere tid: Vi afventer svar.",
+            (
+                "Fagområdet brand/beredskab har brug for mere tid til sin faglige vurdering. "
+                "Vi afventer svar."
+            ),
+        ),
+        (
+            "I har meddelt en ændring af projektet: Hallen flyttes.",
+            (
+                "I har meddelt en ændring af projektet (»Hallen flyttes«), og de berørte "
+                "fagområder skal derfor vurdere projektet igen."
+            ),
+        ),
+        ("Sagsbehandleren er syg.", "Sagsbehandleren er syg."),
+    ],
+)
+def test_reasons_from_earlier_versions_read_right(legacy: str, expected: str) -> None:
+    assert reasons.as_sentences(legacy) == expected
+    _, body = render_letter(LetterKind.date_changed, facts(change_reason=legacy))
+    assert f"Årsag: {expected}\n" in body
+
+
+def test_date_change_past_the_wished_date() -> None:
+    _, body = render_letter(
+        LetterKind.date_changed,
+        facts(
+            previous_agreed_date=date(2027, 1, 22),
+            agreed_date=date(2027, 1, 29),
+            wished_decision_date=date(2027, 1, 25),
+        ),
+    )
+    assert (
+        "Den nye dato ligger efter mandag den 25. januar 2027, som I har ønsket en afgørelse "
+        "senest. Det betyder, at vi desværre ikke længere kan nå jeres ønskede dato."
+    ) in body
+
+
+def test_date_change_without_a_wish_says_nothing_about_one() -> None:
+    _, body = render_letter(LetterKind.date_changed, facts())
+    assert "ønsket" not in body
+
+
+@pytest.mark.parametrize("reason", list(ClosingReason))
+def test_meeting_cancelled_at_closing(reason: ClosingReason) -> None:
+    decided = {"decision_date": DECISION_DATE} if reason == ClosingReason.decided else {}
+    _, body = render_letter(
+        LetterKind.pre_dialogue_cancelled,
+        facts(closing_reason=reason, cancel_reason=reasons.case_closed(), **decided),
+    )
+    assert "er aflyst, fordi sagen er afsluttet." in body
+    assert "mødet er derfor ikke længere nødvendigt" in body
+    for invitation in ("bede om en ny", "Ønsker I stadig", "indtil afgørelsen", "Forventet"):
+        assert invitation not in body
+
+
+def test_meeting_cancelled_while_open_invites_a_new_one() -> None:
+    _, body = render_letter(LetterKind.pre_dialogue_cancelled, facts())
+    assert (
+        "Forhåndsdialogen i jeres sag BYG-2026-00123, som var aftalt til onsdag den 9. december "
+        "2026 kl. 13.30, er aflyst.\n"
+    ) in body
+    assert "Ønsker I stadig en forhåndsdialog, kan I bede om en ny" in body
+
+
+def test_reassignment_takes_over_rather_than_continues() -> None:
+    _, body = render_letter(LetterKind.reassignment, facts())
+    assert "Jørgen Hald Andersen overtager sagen" in body
+    assert "fortsat" not in body
+
+
+def test_one_department_letters_do_not_coordinate_across_one() -> None:
+    one = {"departments": (Department.building,), "missing_material": [DRAWINGS]}
+    for kind in (LetterKind.receipt, LetterKind.contact_letter, LetterKind.reassignment):
+        _, body = render_letter(kind, facts(**one))
+        assert "på tværs af" not in body
+    _, body = render_letter(LetterKind.contact_letter, facts(**one))
+    assert "mangler vi:\n- Plan- og facadetegninger\n" in body  # no department heading
+    approved = review(Department.building, ReviewOutcome.approved_with_conditions, "OK.", ("A.",))
+    _, body = render_letter(
+        LetterKind.decision,
+        facts_for(LetterKind.decision, reviews=[approved], complaint_bodies=[BYGGEKLAGE], **one),
+    )
+    assert "Fagområdets vurdering\n" in body
+    assert "på det vilkår, der står under fagområdets vurdering nedenfor. Vilkåret skal" in body
