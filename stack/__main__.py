@@ -1,5 +1,6 @@
 """`python -m stack up`: Postgres, Temporal, the SMTP sink and the worker in one command.
 
+While it runs, every part is watched and restarted when it stops (see stack/supervisor.py).
 `python -m stack mails` lists what the SMTP sink has received.
 """
 
@@ -11,6 +12,7 @@ import os
 import signal
 import time
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -23,11 +25,24 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import make_url
+from temporalio.runtime import Runtime
 
+from log_setup import temporal_runtime
 from settings import ROOT, Settings, get_settings
 from stack.dev import DevStack, running_stack
 from stack.errors import PortInUseError, StackError
 from stack.smtp_sink import read_mails
+from stack.supervisor import (
+    MAX_ATTEMPTS,
+    Backoff,
+    Event,
+    GaveUpError,
+    PostgresPart,
+    SmtpPart,
+    Supervisor,
+    TemporalPart,
+    WorkerPart,
+)
 from stack.worker import WorkerProcess
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -148,6 +163,12 @@ def _panel(
     grid.add_row(
         "Start a case", "[bold].venv/bin/python starter.py start examples/case-building.json[/]"
     )
+    backoff = Backoff()
+    grid.add_row(
+        "Watching",
+        f"every part; one that stops is restarted ({backoff.initial:g} s, doubling to "
+        f"{backoff.cap:g} s); after {MAX_ATTEMPTS} failed attempts in a row the stack stops",
+    )
     grid.add_row("Stop", "Ctrl-C (stops worker, SMTP sink, Temporal, Postgres)")
     parts = ", ".join(f"{name} {secs:.2f} s" for name, secs in timings.items())
     grid.add_row("Start-up", f"[bold green]{total:.1f} s[/] in all  ({parts})")
@@ -167,17 +188,41 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _serve(dev: DevStack, worker: WorkerProcess) -> None:
-    """Block until a signal, or fail if the worker or Temporal dies."""
-    while True:
-        time.sleep(0.5)
-        if (code := worker.returncode) is not None:
-            raise StackError(
-                f"The worker exited with code {code}; end of {worker.log_file}:\n"
-                f"{worker.log_tail()}"
+_EVENT_STYLE = {"down": "yellow", "back": "green", "failed": "red"}
+
+
+def _report(event: Event, message: str) -> None:
+    """One console line per supervision event, e.g. `12:03:01 worker exited (signal 9,
+    SIGKILL); restarting in 0.5 s (attempt 1)`."""
+    console.print(
+        Text.assemble((f"{datetime.now():%H:%M:%S} ", "dim"), (message, _EVENT_STYLE[event])),
+        soft_wrap=True,
+    )
+
+
+def _supervisor(dev: DevStack, worker: WorkerProcess, settings: Settings) -> Supervisor:
+    """Watch every part; the worker counts as back once it polls its task queue again."""
+
+    def worker_ready() -> None:
+        asyncio.run(
+            worker.wait_ready(
+                dev.temporal_address,
+                dev.temporal.namespace,
+                settings.temporal_task_queue,
+                timeout=30.0,
             )
-        if not dev.temporal.running:
-            raise StackError(f"The Temporal dev server stopped; see {dev.temporal.log_file}")
+        )
+
+    def migrate() -> None:  # idempotent; matters only if the data directory was lost
+        asyncio.run(_prepare_database(dev.database_url, settings.caseworkers_file))
+
+    parts = [
+        PostgresPart(dev.postgres, after=migrate),
+        TemporalPart(dev.temporal),
+        SmtpPart(dev.smtp),
+        WorkerPart(worker, ready=worker_ready),
+    ]
+    return Supervisor(parts, _report)
 
 
 @app.command()
@@ -192,6 +237,8 @@ def up() -> None:
         handlers=[RichHandler(console=console, show_path=False)],
     )
     logging.getLogger("stack").setLevel(settings.log_level.upper())
+    # The SDK core's warnings (e.g. while Temporal restarts) as log records, not raw text.
+    Runtime.set_default(temporal_runtime(), error_if_already_set=False)
     step = "reading settings"
     try:
         options = _stack_options(settings)
@@ -224,8 +271,12 @@ def up() -> None:
             timings["worker"] = worker.startup_seconds or 0.0
             console.print(_panel(dev, worker, settings, timings, _process_age()))
             step = "running"
+            # From here on the console shows one line per event, not the parts' own info.
+            logging.getLogger("stack").setLevel(
+                max(logging.WARNING, logging.getLogger("stack").getEffectiveLevel())
+            )
             try:
-                _serve(dev, worker)
+                _supervisor(dev, worker, settings).run()
             finally:
                 console.print("Stopping: worker, SMTP sink, Temporal, Postgres …")
     except KeyboardInterrupt:
@@ -238,8 +289,12 @@ def up() -> None:
             f"another port with {setting}. Everything that had started was stopped."
         )
         raise typer.Exit(1) from None
+    except GaveUpError as err:
+        console.print(Text.assemble(("Gave up: ", "red bold"), str(err)))
+        console.print("Everything the stack had started was stopped.")
+        raise typer.Exit(1) from None
     except StackError as err:
-        console.print(f"[red bold]Failed while {step}:[/] {err}")
+        console.print(f"[red bold]Failed while {step}:[/] {escape(str(err))}")
         if step != "reading settings":
             console.print("Everything that had started was stopped.")
         raise typer.Exit(1) from None

@@ -1,4 +1,5 @@
-"""PID files, so a stack killed with SIGKILL can stop its own orphans on the next start.
+"""Processes: PID files, so a stack killed with SIGKILL can stop its own orphans on the next
+start, and how a process ended, in words.
 
 Only a process whose command line still matches what we started is ever signalled.
 """
@@ -21,6 +22,17 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def describe_exit(code: int) -> str:
+    """A process's return code in words: "exited with code 1", "exited (signal 9, SIGKILL)"."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"exited (signal {-code})"
+    return f"exited (signal {-code}, {name})"
 
 
 def stop_leftover(pid_file: Path, markers: list[str], what: str, timeout: float = 15.0) -> None:

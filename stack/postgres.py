@@ -282,7 +282,7 @@ class EmbeddedPostgres:
         if not self._running:
             return
         self._running = False
-        if self._postmaster_port() is None:
+        if self._postmaster_port(wait_reaped=False) is None:
             return  # never came up, or already stopped
         try:
             self._pg_ctl("-m", "fast", "-w", "-t", "60", "stop")
@@ -370,14 +370,35 @@ class EmbeddedPostgres:
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self._run("pg_ctl", "-D", str(self.data_dir), *args, check=check)
 
-    def _postmaster_port(self) -> int | None:
+    def _postmaster_port(self, wait_reaped: bool = True) -> int | None:
         """Port of a postmaster running on our data dir (e.g. from an earlier run), if any."""
-        if not (self.data_dir / "postmaster.pid").exists():
+        pid = self.postmaster_pid()
+        if pid is None:
             return None
-        if self._pg_ctl("status", check=False).returncode != 0:
+        if not alive(pid):
+            if wait_reaped:
+                self._wait_reaped(pid)
             return None  # stale pid file; postgres replaces it on start
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        if not argv or not argv[0].endswith(b"postgres"):
+            return None  # the PID now belongs to another program: the pid file is stale
         lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
         return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else -1
+
+    def _wait_reaped(self, pid: int, timeout: float = 10.0) -> None:
+        """A killed postmaster stays a zombie until init reaps it (it is not our child), and
+        Postgres refuses to start while the PID in postmaster.pid exists: wait for it."""
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{pid}").exists():
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"The old postmaster (pid {pid}) has not been reaped by the system after "
+                    f"{timeout:.0f} s; Postgres cannot start while it exists."
+                )
+            time.sleep(0.05)
 
     def _start_postmaster(self) -> None:
         socket_dir = str(self.data_dir)

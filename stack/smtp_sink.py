@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -71,10 +72,35 @@ class SmtpSink:
         self.port = port
         self.startup_seconds: float | None = None
         self._controller: Controller | None = None
+        self._handler = _StoreEveryMessage(self.mail_dir)  # kept across restarts
 
     @property
     def host(self) -> str:
         return HOST
+
+    def problem(self, timeout: float = 2.0) -> str | None:
+        """None while the sink (once started) greets on its port; else what is wrong."""
+        if self._controller is None:
+            return None
+        try:
+            with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
+                greeting = sock.recv(512)
+                sock.sendall(b"QUIT\r\n")
+        except OSError as err:
+            return f"stopped answering on {HOST}:{self.port} ({err.strerror or err})"
+        if not greeting.startswith(b"220"):
+            return f"answered {greeting[:40]!r} on {HOST}:{self.port}, not an SMTP greeting"
+        return None
+
+    def restart(self) -> None:
+        """Stop what is left of the server thread and start a new one on the same port."""
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            try:
+                controller.stop(no_assert=True)
+            except RuntimeError:  # its event loop is already closed
+                pass
+        self.start()
 
     def start(self) -> None:
         if self._controller is not None:
@@ -82,9 +108,7 @@ class SmtpSink:
         began = time.monotonic()
         self.mail_dir.mkdir(parents=True, exist_ok=True)
         ensure_port_free(self.port, "the SMTP sink")
-        controller = Controller(
-            _StoreEveryMessage(self.mail_dir), hostname=HOST, port=self.port, enable_SMTPUTF8=True
-        )
+        controller = Controller(self._handler, hostname=HOST, port=self.port, enable_SMTPUTF8=True)
         controller.start()
         self._controller = controller
         self.startup_seconds = time.monotonic() - began

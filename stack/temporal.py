@@ -93,6 +93,11 @@ class TemporalDevServer:
         """True while the server we started is alive."""
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the server we started has exited (None while it runs)."""
+        return self._proc.poll() if self._proc else None
+
     def start(self) -> None:
         """Start, wait until healthy, register the search attributes."""
         if self._proc is not None:

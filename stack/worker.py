@@ -18,7 +18,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from stack.errors import StackError
-from stack.pidfile import stop_leftover
+from stack.pidfile import describe_exit, stop_leftover
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class WorkerProcess:
         while True:
             if (code := self.returncode) is not None:
                 raise StackError(
-                    f"The worker exited with code {code} while starting; end of "
+                    f"The worker {describe_exit(code)} while starting; end of "
                     f"{self.log_file}:\n{self.log_tail()}"
                 )
             response = await client.workflow_service.describe_task_queue(request)
