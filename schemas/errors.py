@@ -15,7 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 MAX_LINE_BYTES = 300
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# An unknown key is named in the message when it is short printable ASCII without spaces,
+# quotes, ':' (the separator of a line) or '@' (an e-mail address is personal data).
+READABLE_KEY = re.compile(r"(?:(?![@:\"'`\\])[!-~]){1,64}")
 _CVR = re.compile(r"[1-9][0-9]{7}")
 _CONTRACT_MODULES = ("schemas.intake", "schemas.life", "schemas.case", "schemas.review")
 UNNAMED = "(a field with an unreadable name)"
@@ -49,14 +51,14 @@ def _contract_file(title: str) -> str | None:
 
 
 def _where(problem: dict[str, Any]) -> str:
-    """The field path. Names taken from the input (an unknown key) are shown only when they
-    look like field names; pydantic's internal labels (union members) are left out."""
+    """The field path. A name taken from the input (an unknown key) is shown only when it is
+    readable (``READABLE_KEY``); pydantic's internal labels (union members) are left out."""
     loc = problem["loc"]
     parts: list[str] = []
     for i, part in enumerate(loc):
         if isinstance(part, int):
             parts.append(str(part))
-        elif _FIELD_NAME.fullmatch(part):
+        elif READABLE_KEY.fullmatch(part):
             parts.append(part)
         elif problem["type"] == "extra_forbidden" and i == len(loc) - 1:
             parts.append(UNNAMED)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.sanity import WISHED_DATE_YEARS, add_years
 from schemas import life
-from schemas.errors import MAX_LINE_BYTES, UNNAMED, describe
+from schemas.errors import MAX_LINE_BYTES, READABLE_KEY, UNNAMED, describe
 from schemas.fields import EARLIEST, LATEST, CaseworkerId, unsafe_character
 from schemas.intake import CaseIntake, CaseType, Department, parse_intake_json
 from tests.hostile import (
@@ -83,13 +83,12 @@ MODELS: dict[str, type[BaseModel]] = {
 COUNTS: Counter[tuple[str, str]] = Counter()  # (property, accepted|refused)
 KINDS: Counter[tuple[str, str]] = Counter()  # (mutation kind, accepted|refused)
 
-_PATH_PART = rf"([A-Za-z_][A-Za-z0-9_]*|\d+|{re.escape(UNNAMED)})"
+_PATH_PART = rf"({READABLE_KEY.pattern}|{re.escape(UNNAMED)})"
 VOCABULARY = frozenset(
     member.value
     for enum in (Department, CaseType, life.PreDialogueTopic, life.ReviewOutcome)
     for member in enum
 )
-FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 LINE = re.compile(rf"^(\(document\)|{_PATH_PART}(\.{_PATH_PART})*): \S")
 
 
@@ -111,7 +110,7 @@ def assert_refusal_is_clear(error: ValidationError, case: Hostile) -> None:
     if isinstance(value, str) and len(value.strip()) >= 4:
         is_cvr = case.path and case.path[-1] == "cvr" and re.fullmatch(r"\d{8}", value.strip())
         # an unknown key that reads like a field name is named, so it can be corrected
-        is_field_name = case.kind == "unknown_field" and FIELD_NAME.fullmatch(value)
+        is_field_name = case.kind == "unknown_field" and READABLE_KEY.fullmatch(value)
         # an allowed value (e.g. a case type with spaces around it) is listed in the message
         is_vocabulary = value.strip() in VOCABULARY
         if not (is_cvr or is_field_name or is_vocabulary):
