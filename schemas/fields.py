@@ -1,5 +1,5 @@
 """Reusable field types for the contracts: safe text, normalised identifiers, dates in a sane
-window; and the time-relative sanity checks that need a clock.
+window.
 
 Text rules (what Postgres, the letters and the logs can take):
 
@@ -13,6 +13,11 @@ Text rules (what Postgres, the letters and the logs can take):
 - Free text (``FreeText``, ``Description``, ``Reason``, ``Note``, ``Condition``) allows tab,
   LF and CR and refuses every other control character.
 - Emoji, combining marks, zero-width joiners and letters of any script are fine.
+- Surrounding whitespace is stripped first (the models' ``str_strip_whitespace``), so a
+  trailing newline is dropped rather than refused.
+
+Identifiers are normalised once, here: ``CaseworkerId`` ("MKJ " -> "mkj"), ``MaterialCode``
+(lower-cased), ``Reference`` (stripped; case kept, it is the case system's).
 
 Dates: only an ISO 8601 string (with its UTC offset for a time) or a real ``date``/``datetime``
 object is a date; numbers (Unix timestamps) and digit strings are refused. Static windows

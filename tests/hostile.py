@@ -388,3 +388,62 @@ def hostile_update_payloads() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     """(model name, payload dict) for every update model in schemas/life.py and
     AssignCaseworker (schemas/case.py), one hostile change each."""
     return hostile_update_cases().map(lambda case: (case.model, case.document))
+
+
+# ------------------------------------------------------- every finite change, without hypothesis
+
+
+def _finite_changes(name: str, original: Any, is_item: bool) -> list[tuple[str, Any]]:
+    """Every listed (kind, value) change for one field: the catalogue behind the strategies."""
+    changes: list[tuple[str, Any]] = [("wrong_type", v) for v in WRONG_TYPES]
+    if name in DATE_FIELDS and not is_item:
+        numbers = [("number_for_date", v) for v in DATE_NUMBERS]
+        extremes = EXTREME_DATES if name == "wished_decision_date" else EXTREME_TIMES
+        return changes + numbers + [("extreme_date", v) for v in extremes]
+    if isinstance(original, str):
+        middle = len(original) // 2
+        for where in (0, middle, len(original)):
+            changes.append(("nul", _inject(original, NUL, where)))
+        changes += [("control", _inject(original, c, middle)) for c in CONTROL_CHARS]
+        changes += [("surrogate", _inject(original, c, middle)) for c in LONE_SURROGATES]
+        changes += [("fine_unicode", _inject(original, t, middle)) for t in FINE_TEXT]
+        changes += [("huge", c * n) for c in ("x", "\x00") for n in HUGE_SIZES]
+        changes += [("blank", v) for v in ("", " ", "\t", "\n\n")]
+        changes += [("case_or_space", v) for v in (original.upper(), f"  {original}  ")]
+    elif isinstance(original, list):
+        changes += [
+            ("empty_list", []),
+            ("duplicated", original + original[:1]),
+            ("nested_list", [original]),
+            ("none_items", [None]),
+        ]
+        if original and isinstance(original[0], str):
+            changes.append(("wrong_case", [v.upper() for v in original]))
+    elif isinstance(original, dict):
+        changes += [("unknown_field", {**original, key: "x"}) for key in HOSTILE_KEYS]
+    return changes
+
+
+def all_hostile_cases() -> list[Hostile]:
+    """Every catalogued change to every field of every base document (a few thousand):
+    deterministic, complete coverage of the lists above, for a plain loop or ``parametrize``."""
+    bases = [("CaseIntake", base_intake())]
+    bases += [(model, base) for model, items in BASE_UPDATES.items() for base in items]
+    cases: list[Hostile] = []
+    for model, base in bases:
+        for key in HOSTILE_KEYS:
+            cases.append(Hostile(model, {**base, key: "x"}, (key,), "unknown_field", key))
+        for field, valid in OPTIONAL_FIELDS.get(model, {}).items():
+            base = {**base, field: valid}
+        for path in _leaves(base):
+            original = _get(base, path)
+            name = _field_name(path)
+            for kind, value in _finite_changes(name, original, isinstance(path[-1], int)):
+                if kind == "unknown_field":
+                    (key,) = set(value) - set(original)
+                    cases.append(Hostile(model, _set(base, path, value), (*path, key), kind, key))
+                else:
+                    cases.append(Hostile(model, _set(base, path, value), path, kind, value))
+            if not isinstance(path[-1], int):
+                cases.append(Hostile(model, _remove(base, path), path, "missing"))
+    return cases
