@@ -95,7 +95,7 @@ def check_p_number(value: str) -> str:
 
 
 def check_phone(value: str) -> str:
-    digits = re.sub(r"[ -]", "", check_line(value))
+    digits = re.sub(r"[\s-]", "", check_line(value))  # spaces incl. no-break space
     if not re.fullmatch(r"(\+[1-9][0-9]{7,14}|[0-9]{8})", digits):
         raise ValueError("a phone number is 8 digits, or + and a country code and number")
     return digits

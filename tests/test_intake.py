@@ -821,3 +821,7 @@ def test_meeting_time_is_iso_and_in_the_window() -> None:
     assert life_error(
         BookPreDialogue, at="2026-12-03T10:00:00+01:00", video_link="https://meet\t.example"
     ).startswith("video_link: must be one line without control characters")
+
+
+def test_phone_with_no_break_spaces_is_normalised() -> None:
+    assert parse(document(contact__phone="98\u00a012\u202f34 56")).contact.phone == "98123456"
