@@ -8,16 +8,28 @@ Every function validates its input with the schemas and turns Temporal's errors 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import life
-from schemas.case import AssignCaseworker, AssignmentResult, CaseState
+from schemas.case import (
+    AssignCaseworker,
+    AssignmentResult,
+    CaseState,
+    RequestReviewTime,
+    RestartReview,
+)
 from schemas.errors import describe
 from schemas.intake import CaseIntake, Department, case_workflow_id, parse_intake_json
 from schemas.review import review_workflow_id
@@ -25,7 +37,24 @@ from workflows.case import CaseWorkflow
 from workflows.review import DepartmentReviewWorkflow
 
 M = TypeVar("M", bound=BaseModel)
-STARTING_RETRIES = 50  # x 0.2 s: a new case reads its setup in well under a second
+STARTING_RETRIES = 50  # x 0.2 s: cases from before issue 7 answer "CaseStarting" at first
+# A transient fault (Temporal restarting, a lost connection) is retried with the same update
+# id for up to about two minutes: the first attempt's result comes back, nothing happens twice.
+TRANSIENT_RETRIES = 12
+TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.INTERNAL,
+    RPCStatusCode.UNKNOWN,
+}
+
+
+def new_request_id() -> str:
+    """An id for one officer's or system's request; a retry of that request reuses it."""
+    return str(uuid.uuid4())
 
 
 class CaseError(Exception):
@@ -49,6 +78,15 @@ def build(model: type[M], **fields: Any) -> M:
         raise CaseError(describe(err)) from None
 
 
+def summary(intake: CaseIntake) -> str:
+    """The Temporal UI's Summary of a case: what it is, no personal data."""
+    departments = ", ".join(d.value for d in intake.departments)
+    return (
+        f"{intake.case_type.value} · {departments} · received "
+        f"{intake.received_at.date().isoformat()}"
+    )
+
+
 async def start_case(client: Client, intake: CaseIntake, task_queue: str) -> WorkflowHandle:
     """Start the case workflow; a second start with the same reference is rejected."""
     try:
@@ -58,6 +96,7 @@ async def start_case(client: Client, intake: CaseIntake, task_queue: str) -> Wor
             id=intake.workflow_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary(intake),
         )
     except WorkflowAlreadyStartedError:
         raise CaseError(
@@ -79,116 +118,203 @@ async def get_state(client: Client, reference: str) -> CaseState:
         raise
 
 
-async def _update(handle: WorkflowHandle, update, arg, what: str):
-    """Execute an update; while the case is still starting (its first seconds), try again."""
+async def _update(handle: WorkflowHandle, update, arg, what: str, request_id: str | None = None):
+    """Execute an update with an id from the caller's request.
+
+    A transient fault is retried with the *same* id, so a retry returns the first attempt's
+    result and nothing happens twice; a failure is never reported for an action that took
+    effect. A rejection becomes a `CaseError` naming *what*.
+    """
     args = [] if arg is None else [arg]
-    for attempt in range(STARTING_RETRIES + 1):
+    update_id = request_id or new_request_id()
+    starting = transient = 0
+    while True:
         try:
-            return await handle.execute_update(update, args=args)
+            return await handle.execute_update(update, args=args, id=update_id)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if not isinstance(cause, ApplicationError):
-                raise
-            if cause.type == "CaseStarting" and attempt < STARTING_RETRIES:
+                raise CaseError(f"{what} rejected: {cause}") from None
+            if cause.type == "CaseStarting" and starting < STARTING_RETRIES:
+                starting += 1  # a case from before issue 7, in its first second
+                update_id = new_request_id()  # a rejected update leaves no trace
                 await asyncio.sleep(0.2)
                 continue
             raise CaseError(f"{what} rejected: {cause.message}") from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            pass  # the update may be running: ask again with the same id
         except RPCError as err:
-            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-                raise CaseError(f"{what} rejected: no open case or review {handle.id}.") from None
-            raise
-    raise AssertionError("unreachable")
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise CaseError(
+                    f"{what} rejected: there is no case or review {handle.id}."
+                ) from None
+            if err.status == RPCStatusCode.FAILED_PRECONDITION:
+                raise CaseError(
+                    f"{what} rejected: {handle.id} is closed; nothing more can be done on it."
+                ) from None
+            if err.status not in TRANSIENT:
+                raise
+        transient += 1
+        if transient > TRANSIENT_RETRIES:
+            raise CaseError(
+                f"{what}: Temporal did not answer in time. The action may still take effect; "
+                f"repeat the same command to see its result (request id {update_id})."
+            )
+        await asyncio.sleep(min(0.5 * 2**transient, 10.0))
 
 
-async def update_case(client: Client, reference: str, update, arg, what: str):
+async def update_case(
+    client: Client, reference: str, update, arg, what: str, request_id: str | None = None
+):
     """Send one update to a case; a rejection becomes a CaseError naming *what*."""
-    return await _update(case_handle(client, reference), update, arg, what)
+    return await _update(case_handle(client, reference), update, arg, what, request_id)
 
 
-async def assign_caseworker(client: Client, reference: str, caseworker_id: str) -> AssignmentResult:
-    request = build(AssignCaseworker, caseworker_id=caseworker_id)
+async def assign_caseworker(
+    client: Client,
+    reference: str,
+    caseworker_id: str,
+    replacing: str | None = None,
+    request_id: str | None = None,
+) -> AssignmentResult:
+    """Make *caseworker_id* process-responsible; to hand a case over, name whom it *replaces*."""
+    request = build(AssignCaseworker, caseworker_id=caseworker_id, replacing=replacing)
+    what = "Reassignment" if replacing else "Assignment"
     return await update_case(
-        client, reference, CaseWorkflow.assign_caseworker, request, "Assignment"
+        client, reference, CaseWorkflow.assign_caseworker, request, what, request_id
     )
 
 
-async def refresh_roster(client: Client, reference: str) -> list[str]:
+async def refresh_roster(
+    client: Client, reference: str, request_id: str | None = None
+) -> list[str]:
     """Let a running case see caseworkers added to (or removed from) the directory."""
-    return await update_case(client, reference, CaseWorkflow.refresh_roster, None, "Roster refresh")
+    return await update_case(
+        client, reference, CaseWorkflow.refresh_roster, None, "Roster refresh", request_id
+    )
 
 
-async def report_material(client: Client, reference: str, codes: list[str]) -> life.MaterialStatus:
+async def report_material(
+    client: Client, reference: str, codes: list[str], request_id: str | None = None
+) -> life.MaterialStatus:
     report = build(life.ReportMaterial, codes=codes)
-    return await update_case(client, reference, CaseWorkflow.report_material, report, "Material")
+    return await update_case(
+        client, reference, CaseWorkflow.report_material, report, "Material", request_id
+    )
 
 
-async def report_project_change(client: Client, reference: str, **fields) -> CaseState:
+async def report_project_change(
+    client: Client, reference: str, request_id: str | None = None, **fields
+) -> CaseState:
     change = build(life.ProjectChange, **fields)
     return await update_case(
-        client, reference, CaseWorkflow.report_project_change, change, "Project change"
+        client, reference, CaseWorkflow.report_project_change, change, "Project change", request_id
     )
 
 
-async def request_pre_dialogue(client: Client, reference: str, **fields) -> life.PreDialogue:
+async def request_pre_dialogue(
+    client: Client, reference: str, request_id: str | None = None, **fields
+) -> life.PreDialogue:
     request = build(life.RequestPreDialogue, **fields)
     return await update_case(
-        client, reference, CaseWorkflow.request_pre_dialogue, request, "Pre-dialogue request"
+        client,
+        reference,
+        CaseWorkflow.request_pre_dialogue,
+        request,
+        "Pre-dialogue request",
+        request_id,
     )
 
 
-async def book_pre_dialogue(client: Client, reference: str, **fields) -> life.PreDialogue:
+async def book_pre_dialogue(
+    client: Client, reference: str, request_id: str | None = None, **fields
+) -> life.PreDialogue:
     booking = build(life.BookPreDialogue, **fields)
     return await update_case(
-        client, reference, CaseWorkflow.book_pre_dialogue, booking, "Pre-dialogue booking"
+        client,
+        reference,
+        CaseWorkflow.book_pre_dialogue,
+        booking,
+        "Pre-dialogue booking",
+        request_id,
     )
 
 
-async def cancel_pre_dialogue(client: Client, reference: str, **fields) -> life.PreDialogue:
+async def cancel_pre_dialogue(
+    client: Client, reference: str, request_id: str | None = None, **fields
+) -> life.PreDialogue:
     request = build(life.CancelPreDialogue, **fields)
     return await update_case(
-        client, reference, CaseWorkflow.cancel_pre_dialogue, request, "Pre-dialogue cancellation"
+        client,
+        reference,
+        CaseWorkflow.cancel_pre_dialogue,
+        request,
+        "Pre-dialogue cancellation",
+        request_id,
     )
 
 
-async def record_pre_dialogue_held(client: Client, reference: str, **fields) -> life.PreDialogue:
+async def record_pre_dialogue_held(
+    client: Client, reference: str, request_id: str | None = None, **fields
+) -> life.PreDialogue:
     held = build(life.PreDialogueHeld, **fields)
     return await update_case(
-        client, reference, CaseWorkflow.record_pre_dialogue_held, held, "Pre-dialogue held"
+        client,
+        reference,
+        CaseWorkflow.record_pre_dialogue_held,
+        held,
+        "Pre-dialogue held",
+        request_id,
     )
 
 
-async def change_sustainability_level(client: Client, reference: str, level: int) -> CaseState:
+async def change_sustainability_level(
+    client: Client, reference: str, level: int, request_id: str | None = None
+) -> CaseState:
     change = build(life.ChangeSustainabilityLevel, level=level)
     return await update_case(
-        client, reference, CaseWorkflow.change_sustainability_level, change, "Level change"
+        client,
+        reference,
+        CaseWorkflow.change_sustainability_level,
+        change,
+        "Level change",
+        request_id,
     )
 
 
-async def answer_nbe_offer(client: Client, reference: str, accepted: bool) -> CaseState:
+async def answer_nbe_offer(
+    client: Client, reference: str, accepted: bool, request_id: str | None = None
+) -> CaseState:
     answer = build(life.AnswerNbeOffer, accepted=accepted)
-    return await update_case(client, reference, CaseWorkflow.answer_nbe_offer, answer, "NBE answer")
+    return await update_case(
+        client, reference, CaseWorkflow.answer_nbe_offer, answer, "NBE answer", request_id
+    )
 
 
-async def issue_decision(client: Client, reference: str, grounds: str) -> CaseState:
+async def issue_decision(
+    client: Client, reference: str, grounds: str, request_id: str | None = None
+) -> CaseState:
     decision = build(life.IssueDecision, grounds=grounds)
-    return await update_case(client, reference, CaseWorkflow.issue_decision, decision, "Decision")
+    return await update_case(
+        client, reference, CaseWorkflow.issue_decision, decision, "Decision", request_id
+    )
 
 
-async def withdraw(client: Client, reference: str, reason: str = "") -> CaseState:
+async def withdraw(
+    client: Client, reference: str, reason: str = "", request_id: str | None = None
+) -> CaseState:
     request = build(life.Withdraw, reason=reason)
-    return await update_case(client, reference, CaseWorkflow.withdraw, request, "Withdrawal")
+    return await update_case(
+        client, reference, CaseWorkflow.withdraw, request, "Withdrawal", request_id
+    )
 
 
-async def dismiss(client: Client, reference: str, reason: str) -> CaseState:
+async def dismiss(
+    client: Client, reference: str, reason: str, request_id: str | None = None
+) -> CaseState:
     request = build(life.Dismiss, reason=reason)
-    return await update_case(client, reference, CaseWorkflow.dismiss, request, "Dismissal")
-
-
-def review_handle(client: Client, reference: str, department: str, round: int) -> WorkflowHandle:
-    dept = build(_Department, department=department).department
-    return client.get_workflow_handle_for(
-        DepartmentReviewWorkflow.run,
-        review_workflow_id(case_workflow_id(reference), dept, round),
+    return await update_case(
+        client, reference, CaseWorkflow.dismiss, request, "Dismissal", request_id
     )
 
 
@@ -196,29 +322,68 @@ class _Department(BaseModel):
     department: Department
 
 
+def department_of(value: Any) -> Department:
+    """A department name from any caller, or a CaseError saying which names there are."""
+    try:
+        return _Department.model_validate({"department": value}).department
+    except ValidationError:
+        raise CaseError("department: give one of building, environment, fire.") from None
+
+
+def review_handle(client: Client, reference: str, department: str, round: int) -> WorkflowHandle:
+    return client.get_workflow_handle_for(
+        DepartmentReviewWorkflow.run,
+        review_workflow_id(case_workflow_id(reference), department_of(department), round),
+    )
+
+
 async def current_round(client: Client, reference: str, department: str) -> int:
-    """The department's open review round; a clear error if there is none to act on."""
+    """The department's open review round; a clear error, naming the phase, if there is none."""
+    dept = department_of(department).value
     state = await get_state(client, reference)
-    if department not in state.review_rounds:
+    if dept not in state.review_rounds:
         raise CaseError(
-            f"Case {reference} does not involve {department}; it involves "
+            f"Case {reference} does not involve {dept}; it involves "
             f"{', '.join(state.review_rounds)}."
         )
-    if department in state.reviews:
-        done = state.reviews[department]
+    if dept in state.reviews:
+        done = state.reviews[dept]
         raise CaseError(
-            f"The {department} review of case {reference} (round {done.round}) is already "
+            f"The {dept} review of case {reference} (round {done.round}) is already "
             f"submitted ({done.outcome.value}); a project change re-opens it."
         )
-    if state.status.value not in ("in_review", "awaiting_material") or state.closing_reason:
+    round_ = state.review_rounds[dept]
+    if f"{dept}#{round_}" in state.failed_reviews:
         raise CaseError(
-            f"Case {reference} has no open {department} review; the case is {state.status.value}."
+            f"The {dept} review of case {reference} (round {round_}) failed or was stopped; "
+            f"restart it first: starter.py restart-review {reference} {dept}."
         )
-    return state.review_rounds[department]
+    if state.closing or state.status.value not in ("in_review", "awaiting_material"):
+        raise CaseError(_no_review_yet(reference, dept, state))
+    if state.running_reviews.get(dept) != round_ and state.core_version >= 2:
+        raise CaseError(_no_review_yet(reference, dept, state))
+    return round_
+
+
+def _no_review_yet(reference: str, department: str, state: CaseState) -> str:
+    from domain.phases import PHASE_TEXT
+
+    phase = f"{PHASE_TEXT[state.status]} ({state.status.value})"
+    if state.closing:
+        return f"Case {reference} is closing ({state.closing.value}); its reviews are over."
+    if state.status.value in ("awaiting_caseworker", "contact_overdue", "caseworker_assigned"):
+        todo = "assign the process-responsible caseworker first"
+    elif state.status.value == "awaiting_material":
+        todo = "the reviews start when the material is complete ('fuldt oplyst')"
+    elif state.status.value == "awaiting_decision":
+        todo = "every review is in; issue the decision"
+    else:
+        todo = "see starter.py show"
+    return f"Case {reference} has no open {department} review: the case is {phase}; {todo}."
 
 
 async def submit_review(
-    client: Client, reference: str, department: str, **fields
+    client: Client, reference: str, department: str, request_id: str | None = None, **fields
 ) -> life.ReviewResult:
     submission = build(life.SubmitReview, **fields)
     round_ = await current_round(client, reference, department)
@@ -227,17 +392,25 @@ async def submit_review(
         DepartmentReviewWorkflow.submit_review,
         submission,
         "Review",
+        request_id,
     )
 
 
 async def request_more_time(
-    client: Client, reference: str, department: str, **fields
+    client: Client, reference: str, department: str, request_id: str | None = None, **fields
 ) -> life.NewReviewDeadline:
-    request = build(life.RequestMoreTime, **fields)
-    round_ = await current_round(client, reference, department)
-    return await _update(
-        review_handle(client, reference, department, round_),
-        DepartmentReviewWorkflow.request_more_time,
-        request,
-        "More time",
+    """More time for a department's review: asked of the case, which owns the dates."""
+    request = build(RequestReviewTime, department=department_of(department), **fields)
+    return await update_case(
+        client, reference, CaseWorkflow.request_more_time, request, "More time", request_id
+    )
+
+
+async def restart_review(
+    client: Client, reference: str, department: str, request_id: str | None = None
+) -> CaseState:
+    """Start a failed or terminated review again, as a new round."""
+    request = build(RestartReview, department=department_of(department))
+    return await update_case(
+        client, reference, CaseWorkflow.restart_review, request, "Review restart", request_id
     )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import refused_data_is_permanent
 from db.models import OutboxLetter
 from domain.survey import survey_url
 from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
@@ -51,12 +52,24 @@ class LetterActivities:
             subject, body = render_letter(request.kind, self._complete(request))
         except MissingLetterFacts as err:  # a bug in the caller: retrying cannot help
             raise ApplicationError(str(err), type="MissingLetterFacts", non_retryable=True) from err
+        except (ValueError, OverflowError, TypeError) as err:  # facts no letter can show
+            raise ApplicationError(
+                f"letter {request.letter_key} cannot be rendered ({type(err).__name__}).",
+                type="LetterNotRenderable",
+                non_retryable=True,
+            ) from None
         message_id = message_id_for(
             request.case_id, request.letter_key, self.settings.message_id_domain
         )
         key = (OutboxLetter.case_id == request.case_id) & (
             OutboxLetter.letter_key == request.letter_key
         )
+        with refused_data_is_permanent(f"letter {request.letter_key}"):
+            await self._store(request, subject, body, message_id)
+        return await self._deliver_once(request, key)
+
+    async def _store(self, request: LetterRequest, subject: str, body: str, message_id: str):
+        """The outbox row, written once (a retry finds it and keeps the first text)."""
         async with self.sessions.begin() as session:
             await session.execute(
                 insert(OutboxLetter)
@@ -74,6 +87,9 @@ class LetterActivities:
                     index_elements=[OutboxLetter.case_id, OutboxLetter.letter_key]
                 )
             )
+
+    async def _deliver_once(self, request: LetterRequest, key) -> LetterResult:
+        """Under the row's lock: send unless already sent, then record the send."""
         async with self.sessions.begin() as session:
             row = (await session.scalars(select(OutboxLetter).where(key).with_for_update())).one()
             log = {"case_id": request.case_id, "letter_key": request.letter_key, "kind": row.kind}

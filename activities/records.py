@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from activities.errors import refused_data_is_permanent
 from db.models import Case, CaseworkerRow
 from db.models import CaseEvent as CaseEventRow
 from schemas.case import CaseEvent, CaseProjection, CaseSetup, Caseworker
@@ -93,6 +94,18 @@ class RecordActivities:
     async def record_case(self, record: CaseRecord) -> None:
         row = record.projection.model_dump(mode="json")
         row = {**record.projection.model_dump(), **{k: row[k] for k in JSON_COLUMNS}}
+        with refused_data_is_permanent("the case record"):
+            await self._write(row, record)
+        activity.logger.info(
+            "case recorded",
+            extra={
+                "case_id": record.projection.case_id,
+                "version": record.projection.version,
+                "events": [e.kind for e in record.events],
+            },
+        )
+
+    async def _write(self, row: dict, record: CaseRecord) -> None:
         async with self.sessions.begin() as session:
             stmt = insert(Case).values(**row)
             stmt = stmt.on_conflict_do_update(
@@ -107,11 +120,3 @@ class RecordActivities:
                     .values([e.model_dump() for e in record.events])
                     .on_conflict_do_nothing(index_elements=[CaseEventRow.case_id, CaseEventRow.seq])
                 )
-        activity.logger.info(
-            "case recorded",
-            extra={
-                "case_id": record.projection.case_id,
-                "version": record.projection.version,
-                "events": [e.kind for e in record.events],
-            },
-        )

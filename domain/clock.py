@@ -129,15 +129,24 @@ def figures(
     decided_at: datetime | None,
     closing_days: Iterable[date] = (),
 ) -> Figures:
-    """Processing time on both clocks, recorded at closing."""
+    """Processing time on both clocks, recorded at closing.
+
+    Both are counted in calendar days, as KL and the national statistics count them, up to the
+    decision (or the closing, when there was none): gross from receipt, net (KL's clock) from
+    "fuldt oplyst" with the waiting for the company deducted, so net never exceeds gross.
+    Working days from receipt are given beside them.
+    """
     until = decided_at or closed_at
     started = started_at(ledger) is not None
     met = None
     if agreed_date is not None and decided_at is not None:
         met = calendar.local_date(decided_at) <= agreed_date
+    net = _days(net_processing_time(ledger, until)) if started else None
+    gross = max(_days(until - received_at), 0.0)
     return Figures(
-        gross_working_days=calendar.working_days_between(received_at, closed_at, closing_days),
-        net_processing_days=_days(net_processing_time(ledger, until)) if started else None,
+        gross_working_days=calendar.working_days_between(received_at, until, closing_days),
+        net_processing_days=min(net, gross) if net is not None else None,
+        gross_days=gross,
         waiting_days=_days(waiting_time(ledger, until)),
         decided_on_or_before_agreed_date=met,
     )

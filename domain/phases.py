@@ -24,6 +24,8 @@ class Action(StrEnum):
     issue_decision = "issue_decision"
     withdraw = "withdraw"
     dismiss = "dismiss"
+    request_more_time = "request_more_time"
+    restart_review = "restart_review"
 
 
 PHASE_TEXT: dict[CaseStatus, str] = {
@@ -62,6 +64,9 @@ ALLOWED: dict[Action, frozenset[CaseStatus]] = {
     Action.withdraw: _BEFORE_DECISION,
     Action.issue_decision: frozenset({CaseStatus.awaiting_decision}),
     Action.dismiss: frozenset({CaseStatus.awaiting_material}),
+    # a review runs while the case is in review, and goes on if material goes missing again
+    Action.request_more_time: frozenset({CaseStatus.in_review, CaseStatus.awaiting_material}),
+    Action.restart_review: frozenset({CaseStatus.in_review, CaseStatus.awaiting_material}),
 }
 
 

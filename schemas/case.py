@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from schemas.intake import CaseIntake, Department, Phone
 from schemas.life import (
@@ -68,11 +68,45 @@ class CaseSetup(BaseModel):
 
 
 class AssignCaseworker(BaseModel):
-    """Officer update: make *caseworker_id* the process-responsible caseworker."""
+    """Officer update: make *caseworker_id* the process-responsible caseworker.
+
+    The first assignment leaves *replacing* out. Handing a case over to another caseworker is
+    a deliberate act: *replacing* names the caseworker being replaced, so that two officers
+    acting at the same moment cannot turn a first assignment into a reassignment.
+    """
 
     model_config = STRICT
 
-    caseworker_id: str
+    caseworker_id: Annotated[str, Field(max_length=64)]
+    replacing: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("caseworker_id", "replacing")
+    @classmethod
+    def normalise(cls, value: str | None) -> str | None:
+        """Initials are compared in lower case, without surrounding space (normalised once)."""
+        return value.strip().lower() if value is not None else None
+
+
+class RequestReviewTime(BaseModel):
+    """Officer update on the case: a department's review needs more working days.
+
+    The case owns the dates: it moves the review's deadline and, with it, the agreed date, and
+    tells the company why.
+    """
+
+    model_config = STRICT
+
+    department: Department
+    working_days: Annotated[int, Field(ge=1, le=60)]
+    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+
+
+class RestartReview(BaseModel):
+    """Officer update on the case: start a failed or terminated review again, as a new round."""
+
+    model_config = STRICT
+
+    department: Department
 
 
 class AssignmentResult(BaseModel):
@@ -128,6 +162,25 @@ class CaseState(BaseModel):
     closed_at: AwareDatetime | None = None
     figures: Figures | None = None
     survey_sent: bool = False
+    # issue 7: the case's own bookkeeping, kept in this one model (defaults keep earlier
+    # states valid). `closing` is the way out taken, set the moment it is accepted.
+    core_version: int = 1
+    receipt_sent: bool = False
+    assignments: int = 0
+    # Cases from before issue 7 replay only with their old wake-up points: a counter bumped
+    # when a review result arrived or a review re-opened (unused by later cases).
+    legacy_review_changes: int = 0
+    closing: ClosingReason | None = None
+    closing_note: str = ""
+    decision_issued: bool = False
+    closing_done: bool = False
+    letter_counts: dict[str, int] = Field(default_factory=dict)
+    letters_queued: list[str] = Field(default_factory=list)  # decided, not yet handed over
+    letters_pending: list[str] = Field(default_factory=list)  # the mail server is not answering
+    running_reviews: dict[str, int] = Field(default_factory=dict)
+    review_deadlines: dict[str, AwareDatetime] = Field(default_factory=dict)
+    failed_reviews: list[str] = Field(default_factory=list)
+    attention: list[str] = Field(default_factory=list)  # why an operator must look (no values)
 
     @property
     def contact_met(self) -> bool | None:

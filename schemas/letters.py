@@ -40,6 +40,8 @@ class LetterKind(StrEnum):
     dismissal_warning = "dismissal_warning"  # varsel: dismissal as incomplete on a date
     closed_notice = "closed_notice"  # withdrawn or dismissed: the case is closed
     survey = "survey"  # tilfredshedsmåling: on every closed case
+    # issue 7
+    review_failed = "review_failed"  # to the coordinator: a review failed or was terminated
 
 
 class LetterFacts(BaseModel):

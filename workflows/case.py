@@ -11,15 +11,17 @@ case life existed (issue 3) stop after first contact: see `LIFE_PATCH`.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import HistoryQuery, RecordActivities
-    from domain import calendar, clock, complaints, estimate, material, reasons
+    from domain import calendar, clock, complaints, material, reasons
     from domain.phases import Action
+    from domain.sanity import SanityError, check_received_at
     from schemas import search_attributes as sa
     from schemas.case import (
         AssignCaseworker,
@@ -27,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         CaseSetup,
         CaseState,
         CaseStatus,
-        Caseworker,
     )
     from schemas.intake import CaseIntake, Department
     from schemas.letters import LetterKind
@@ -35,18 +36,14 @@ with workflow.unsafe.imports_passed_through():
         ClosingReason,
         Dismiss,
         IssueDecision,
-        MoreTimeRequested,
-        NewReviewDeadline,
         PreDialogue,
         PreDialogueTopic,
-        ReviewLate,
         Withdraw,
     )
-    from schemas.review import ReviewInput, review_workflow_id
-    from workflows.case_base import DB_TIMEOUT, RETRY
+    from workflows.case_base import CORE_V2_PATCH, DB_TIMEOUT, RETRY
     from workflows.case_material import MaterialHandlers
     from workflows.case_meetings import MeetingHandlers
-    from workflows.review import DepartmentReviewWorkflow
+    from workflows.case_reviews import ReviewHandlers
 
 # Cases started before issue 4 replay without this marker and keep their old behaviour.
 LIFE_PATCH = "case-life-v1"
@@ -55,22 +52,13 @@ CLOSE_CANCELS_MEETINGS_PATCH = "close-cancels-meetings"
 
 
 @workflow.defn(name="CaseWorkflow")
-class CaseWorkflow(MaterialHandlers, MeetingHandlers):
+class CaseWorkflow(MaterialHandlers, MeetingHandlers, ReviewHandlers):
     @workflow.init
     def __init__(self, intake: CaseIntake) -> None:
         self.setup: CaseSetup | None = None
-        self.receipt_sent = False
-        self.assignments = 0
-        self.closing: ClosingReason | None = None
-        self.closing_note = ""
-        self.closed = False  # closing finished: letters and survey sent
-        self.review_changes = 0  # bumped when a review result arrives or a review re-opens
-        self.booking_changes = 0
-        self.running_reviews: dict[Department, int] = {}
-        self.review_tasks: list[asyncio.Task] = []
-        self.review_deadlines: dict[Department, datetime] = {}
         self.children: dict[Department, workflow.ChildWorkflowHandle] = {}
-        self.letter_counts: dict[str, int] = {}
+        self.tasks: list[asyncio.Task] = []  # the event loop holds tasks only weakly
+        self.outbox = deque()
         self.state = CaseState(
             case_id=workflow.info().workflow_id,
             intake=intake,
@@ -79,6 +67,7 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
             sustainability_level=intake.sustainability_level or 1,
             required_material=material.required_material(intake.case_type, intake.departments),
             review_rounds={d.value: 1 for d in intake.departments},
+            core_version=2 if workflow.patched(CORE_V2_PATCH) else 1,
         )
         if intake.pre_dialogue_wished:
             self.state.pre_dialogues.append(
@@ -87,6 +76,13 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
 
     @workflow.run
     async def run(self, intake: CaseIntake) -> CaseState:
+        if self.v2:
+            try:  # the clock's check the schema cannot make (received in the future)
+                check_received_at(intake.received_at, workflow.now())
+            except SanityError as err:
+                raise ApplicationError(
+                    f"Invalid CaseIntake: {err}", type="InvalidInput", non_retryable=True
+                ) from None
         self.setup = await workflow.execute_activity_method(
             RecordActivities.load_case_setup, start_to_close_timeout=DB_TIMEOUT, retry_policy=RETRY
         )
@@ -110,10 +106,29 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
             departments=",".join(d.value for d in intake.departments),
             contact_deadline=self.state.contact_deadline.isoformat(),
         )
+        if self.v2:
+            # The letters' sender and the contact deadline run from receipt, whatever
+            # happens to any letter.
+            self.tasks.append(asyncio.create_task(self._post_letters()))
+            self.tasks.append(asyncio.create_task(self._contact_deadline()))
         await self._send(LetterKind.receipt, "receipt", [intake.contact.email])
-        self.receipt_sent = True
+        self.state.receipt_sent = True
         self._show()
+        if not self.v2:
+            await self._contact_deadline()
+        if not workflow.patched(LIFE_PATCH):
+            await workflow.wait_condition(lambda: False)  # a case from before issue 4
+        await workflow.wait_condition(
+            lambda: self.state.contacted_at is not None or self.closing is not None
+        )
+        await self._life()
+        await self._letters_sent()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
 
+    async def _contact_deadline(self) -> None:
+        """Commitment 7: a reminder before the deadline, an escalation when it passes."""
+        assert self.setup is not None
         if not await self._contacted_by(self.state.contact_reminder_at):
             await self._send(
                 LetterKind.contact_reminder, "contact-reminder", [self.setup.caseworker_team_email]
@@ -125,14 +140,6 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
             await self._send(
                 LetterKind.contact_escalation, "contact-escalation", [self.setup.team_lead_email]
             )
-        if not workflow.patched(LIFE_PATCH):
-            await workflow.wait_condition(lambda: False)  # a case from before issue 4
-        await workflow.wait_condition(
-            lambda: self.state.contacted_at is not None or self.closing is not None
-        )
-        await self._life()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.state
 
     async def _contacted_by(self, instant: datetime) -> bool:
         """Wait until a caseworker is assigned (or the case closes) or *instant* passes."""
@@ -207,125 +214,63 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
         assert s.dismissal_date is not None
         if await self._until(calendar.end_of_day(s.dismissal_date), left):
             return
-        self.closing = ClosingReason.dismissed_incomplete
-        self.closing_note = "automatic: the material did not arrive"
-
-    async def _run_reviews(self) -> None:
-        """Start a review per department that has none, until every review is in."""
-        s = self.state
-        while s.status == CaseStatus.in_review and self.closing is None:
-            for department in s.intake.departments:
-                round_ = s.review_rounds[department.value]
-                if (
-                    department.value not in s.reviews
-                    and self.running_reviews.get(department) != round_
-                ):
-                    self.running_reviews[department] = round_
-                    # keep a reference: the event loop holds tasks only weakly
-                    self.review_tasks.append(asyncio.create_task(self._review(department, round_)))
-            if all(d.value in s.reviews for d in s.intake.departments):
-                await self._set_status(CaseStatus.awaiting_decision)
-                await self._record("reviews_complete")
-                return
-            seen = self.review_changes
-            await workflow.wait_condition(
-                lambda seen=seen: (
-                    self.closing is not None
-                    or s.status != CaseStatus.in_review
-                    or self.review_changes != seen
-                )
-            )
-
-    async def _review(self, department: Department, round_: int) -> None:
-        """One department's review as a child workflow; its result joins the case."""
-        assert self.setup is not None and self.state.caseworker is not None
-        officer = self._officer_for(department)
-        deadline_day = estimate.review_deadline(
-            self._agreed(), self.setup.review_working_days_before, self.setup.closing_days
-        )
-        deadline = calendar.end_of_day(deadline_day)
-        self.review_deadlines[department] = deadline
-        handle = await workflow.start_child_workflow(
-            DepartmentReviewWorkflow.run,
-            ReviewInput(
-                case_id=self.state.case_id,
-                department=department,
-                round=round_,
-                officer_id=officer.id,
-                officer_email=officer.email,
-                coordinator_email=self.state.caseworker.email,
-                review_deadline=deadline,
-                reminder_at=self._reminder_before(deadline_day),
-                facts=self._facts(),
-            ),
-            id=review_workflow_id(self.state.case_id, department, round_),
-        )
-        self.children[department] = handle
-        await self._record(
-            "review_started", department=department.value, round=round_, officer_id=officer.id
-        )
-        try:
-            result = await handle
-        except (ChildWorkflowError, CancelledError, asyncio.CancelledError):
-            return  # cancelled because the case closed
-        if self.state.review_rounds[department.value] == round_ and self.closing is None:
-            self.state.reviews[department.value] = result
-            self.review_changes += 1
-            await self._record(
-                "review_submitted",
-                department=department.value,
-                round=round_,
-                outcome=result.outcome.value,
-                late=result.late,
-            )
-
-    def _officer_for(self, department: Department) -> Caseworker:
-        """The department's officer: the first caseworker of that department in the roster."""
-        for caseworker in self._roster().values():
-            if department in caseworker.departments:
-                return caseworker
-        assert self.state.caseworker is not None
-        return self.state.caseworker
+        if s.closing is None:
+            s.closing = ClosingReason.dismissed_incomplete
+            s.closing_note = "automatic: the material did not arrive"
 
     async def _close(self) -> None:
         """Close the case: the figures on both clocks, and the survey to the applicant."""
         assert self.setup is not None and self.closing is not None
-        s, now = self.state, workflow.now()
+        s, now, closing = self.state, workflow.now(), self.closing
         for handle in self.children.values():
             handle.cancel()  # a review still running when the case closes ends with it
         if s.clock and s.clock[-1].event != "ended":
-            s.clock = clock.end(s.clock, now, self.closing.value)
-        s.closing_reason, s.closed_at = self.closing, now
+            s.clock = clock.end(s.clock, now, closing.value)
+        s.closing_reason, s.closed_at = closing, now
         s.figures = clock.figures(
             s.clock, s.intake.received_at, now, s.agreed_date, s.decided_at, self.setup.closing_days
         )
         await self._set_status(CaseStatus.closed)
         await self._record(
             "case_closed",
-            reason=self.closing.value,
-            note=self.closing_note or None,
+            reason=closing.value,
+            note=s.closing_note or None,
             gross_working_days=s.figures.gross_working_days,
             net_processing_days=str(s.figures.net_processing_days),
         )
         if workflow.patched(CLOSE_CANCELS_MEETINGS_PATCH):
             await self._cancel_future_meetings(reasons.case_closed())
-        if self.closing != ClosingReason.decided:
+        if closing != ClosingReason.decided:
             await self._send(LetterKind.closed_notice, "closed-notice", [s.intake.contact.email])
         await self._send(LetterKind.survey, "survey", [s.intake.contact.email])
+        if self.outbox:
+            await self._letters_sent()
         s.survey_sent = "survey" in s.letters_sent
         await self._record("survey_sent" if s.survey_sent else "survey_not_sent")
-        self.closed = True
+        s.closing_done = True
 
     # ----------------------------------------------------- first contact
     @workflow.update
-    async def assign_caseworker(self, request: AssignCaseworker) -> AssignmentResult:
-        """Make a caseworker process-responsible and tell the company who it is."""
-        await workflow.wait_condition(lambda: self.receipt_sent)
+    async def assign_caseworker(self, request: AssignCaseworker | None = None) -> AssignmentResult:
+        """Make a caseworker process-responsible and tell the company who it is.
+
+        The first assignment is decided here, synchronously, before any wait: of two officers
+        assigning at the same moment, one wins and the other is told who was assigned. A
+        reassignment names the caseworker it replaces (`AssignCaseworker.replacing`).
+        """
+        self._require(request, "AssignCaseworker {caseworker_id, replacing}")
+        assert request is not None
+        if self.v2:
+            if not self.state.receipt_sent:
+                await self._ready()
+            self._check_assignment(request)  # again, now against the state it will change
+        else:
+            await workflow.wait_condition(lambda: self.state.receipt_sent)
         assert self.setup is not None
         life = workflow.patched(LIFE_PATCH)
-        caseworker = self._roster()[request.caseworker_id.lower()]
+        caseworker = self._roster()[request.caseworker_id]
         previous = self.state.caseworker
-        self.assignments += 1
+        self.state.assignments += 1
         self.state.caseworker = caseworker
         if previous is None:
             kind, key = LetterKind.contact_letter, "contact-letter"
@@ -334,7 +279,7 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
             self.state.status = CaseStatus.caseworker_assigned
             workflow.upsert_search_attributes([sa.CASE_STATUS.value_set(self.state.status.value)])
         else:
-            kind, key = LetterKind.reassignment, f"reassignment-{self.assignments}"
+            kind, key = LetterKind.reassignment, f"reassignment-{self.state.assignments}"
         await self._record(
             "caseworker_reassigned" if previous else "caseworker_assigned",
             caseworker_id=caseworker.id,
@@ -357,18 +302,26 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
         )
 
     @assign_caseworker.validator
-    def validate_assign_caseworker(self, request: AssignCaseworker) -> None:
-        if self.setup is None:
+    def validate_assign_caseworker(self, request: AssignCaseworker | None = None) -> None:
+        self._require(request, "AssignCaseworker {caseworker_id, replacing}")
+        assert request is not None
+        if self.setup is None and not self.v2:
             raise ApplicationError(
                 "The case is still being registered; try again in a moment.", type="CaseStarting"
             )
+        self._check_assignment(request)
+
+    def _check_assignment(self, request: AssignCaseworker) -> None:
         self._check(Action.assign_caseworker)
-        wanted = request.caseworker_id.strip().lower()
+        self._check_not_closing()
+        wanted = request.caseworker_id
         if not wanted:
             raise ApplicationError(
                 "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'.",
                 type="InvalidCaseworker",
             )
+        if self.setup is None:
+            return  # the roster arrives in the case's first second; the handler checks again
         roster = self._roster()
         if wanted not in roster:
             raise ApplicationError(
@@ -377,15 +330,43 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
                 "first: starter.py refresh-roster <reference>.)",
                 type="UnknownCaseworker",
             )
-        if self.state.caseworker is not None and self.state.caseworker.id == wanted:
+        current = self.state.caseworker
+        if current is not None and current.id == wanted:
             raise ApplicationError(
                 f"'{wanted}' is already the process-responsible caseworker of this case.",
                 type="AlreadyAssigned",
+            )
+        if not self.v2:
+            return  # cases from before issue 7 reassign with a plain assignment
+        if request.replacing is None and current is not None:
+            raise ApplicationError(
+                f"The case already has a process-responsible caseworker: '{current.id}'. "
+                f"To hand it over to '{wanted}', name the caseworker being replaced: "
+                f"starter.py reassign <reference> {wanted} --replacing {current.id}.",
+                type="AlreadyAssigned",
+            )
+        if request.replacing is not None and current is None:
+            raise ApplicationError(
+                "The case has no process-responsible caseworker yet, so there is no one to "
+                "replace; assign one without --replacing.",
+                type="NothingToReplace",
+            )
+        if (
+            request.replacing is not None
+            and current is not None
+            and request.replacing != current.id
+        ):
+            raise ApplicationError(
+                f"'{request.replacing}' is not the process-responsible caseworker of this case; "
+                f"'{current.id}' is. Check whom you are replacing and try again.",
+                type="NotCurrentCaseworker",
             )
 
     @workflow.update
     async def refresh_roster(self) -> list[str]:
         """Re-read the caseworker directory: staff who joined or left since the case started."""
+        if not self.state.receipt_sent:
+            await self._ready()
         assert self.setup is not None
         fresh = await workflow.execute_activity_method(
             RecordActivities.load_case_setup, start_to_close_timeout=DB_TIMEOUT, retry_policy=RETRY
@@ -396,12 +377,14 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
 
     @refresh_roster.validator
     def validate_refresh_roster(self) -> None:
-        if self.setup is None:
+        if self.setup is None and not self.v2:
             raise ApplicationError(
                 "The case is still being registered; try again in a moment.", type="CaseStarting"
             )
         if self.state.status == CaseStatus.closed:
-            raise ApplicationError("The case is closed.", type="NotAllowedInPhase")
+            raise ApplicationError(
+                "The case is closed; its roster no longer matters.", type="NotAllowedInPhase"
+            )
 
     async def _first_estimate(self) -> None:
         """The expected decision date given at first contact (the agreed date)."""
@@ -428,48 +411,17 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
             await self._record("case_complete")
             await self._set_status(CaseStatus.in_review)
 
-    # ------------------------------------------ coordinating the reviews
-    @workflow.signal
-    async def more_time_requested(self, request: MoreTimeRequested) -> None:
-        """From a department's review: the coordinator moves the dates and tells the company."""
-        assert self.setup is not None
-        department = request.department
-        if self.closing is not None or self.running_reviews.get(department) != request.round:
-            return
-        closing_days = self.setup.closing_days
-        old_deadline = calendar.local_date(self.review_deadlines[department])
-        new_deadline = calendar.add_working_days(old_deadline, request.working_days, closing_days)
-        self.review_deadlines[department] = calendar.end_of_day(new_deadline)
-        await self._record(
-            "more_time_granted",
-            department=department.value,
-            working_days=request.working_days,
-            reason=request.reason,
-        )
-        await self._change_agreed_date(
-            estimate.move_date(self._agreed(), request.working_days, closing_days),
-            reasons.more_time(department, request.reason),
-        )
-        await self.children[department].signal(
-            DepartmentReviewWorkflow.new_review_deadline,
-            NewReviewDeadline(
-                review_deadline=self.review_deadlines[department],
-                reminder_at=self._reminder_before(new_deadline),
-            ),
-        )
-
-    @workflow.signal
-    async def review_late(self, late: ReviewLate) -> None:
-        """From a department's review: its deadline passed. Counted, and visible in the UI."""
-        self.state.late_reviews.append(f"{late.department.value}#{late.round}")
-        workflow.upsert_search_attributes([sa.REVIEW_LATE.value_set(True)])
-        await self._record("review_late", department=late.department.value, round=late.round)
-
     # ---------------------------------------------- decision and closing
     @workflow.update
-    async def issue_decision(self, decision: IssueDecision) -> CaseState:
-        """ONE coordinated decision combining every department's review, with complaint guidance."""
-        assert self.setup is not None
+    async def issue_decision(self, decision: IssueDecision | None = None) -> CaseState:
+        """ONE coordinated decision combining every department's review, with complaint guidance.
+
+        Accepting it closes the way in at once: a second decision, a withdrawal or a dismissal
+        arriving while the decision letter goes out is rejected."""
+        self._require(decision, "IssueDecision {grounds}")
+        assert self.setup is not None and decision is not None
+        self._check(Action.issue_decision)
+        self._claim_closing(ClosingReason.decided)
         s, now = self.state, workflow.now()
         s.decided_at = now
         s.decision_date = calendar.local_date(now)
@@ -494,50 +446,51 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers):
             on_or_before_agreed_date=s.decision_date <= self._agreed(),
             refused=any(r.outcome.value == "refused" for r in s.reviews.values()),
         )
-        self.closing = ClosingReason.decided
+        s.decision_issued = True
         return s
 
     @issue_decision.validator
-    def validate_issue_decision(self, decision: IssueDecision) -> None:
-        self._check(Action.issue_decision)
-        if self.closing == ClosingReason.decided:
-            raise ApplicationError("The decision has already been issued.", type="AlreadyDecided")
+    def validate_issue_decision(self, decision: IssueDecision | None = None) -> None:
+        self._require(decision, "IssueDecision {grounds}")
         self._check_not_closing()
+        self._check(Action.issue_decision)
 
     @workflow.update
-    async def withdraw(self, request: Withdraw) -> CaseState:
+    async def withdraw(self, request: Withdraw | None = None) -> CaseState:
         """The company withdraws the case."""
-        self.closing, self.closing_note = ClosingReason.withdrawn, request.reason
-        await workflow.wait_condition(lambda: self.closed)
+        self._require(request, "Withdraw {reason}")
+        assert request is not None
+        self._check(Action.withdraw)
+        self._claim_closing(ClosingReason.withdrawn, request.reason)
+        await workflow.wait_condition(lambda: self.state.closing_done)
         return self.state
 
     @withdraw.validator
-    def validate_withdraw(self, request: Withdraw) -> None:
-        self._check(Action.withdraw)
+    def validate_withdraw(self, request: Withdraw | None = None) -> None:
+        self._require(request, "Withdraw {reason}")
         self._check_not_closing()
+        self._check(Action.withdraw)
 
     @workflow.update
-    async def dismiss(self, request: Dismiss) -> CaseState:
+    async def dismiss(self, request: Dismiss | None = None) -> CaseState:
         """The caseworker dismisses the case as incomplete (after the warning went out)."""
-        self.closing, self.closing_note = ClosingReason.dismissed_incomplete, request.reason
-        await workflow.wait_condition(lambda: self.closed)
+        self._require(request, "Dismiss {reason}")
+        assert request is not None
+        self._check(Action.dismiss)
+        self._claim_closing(ClosingReason.dismissed_incomplete, request.reason)
+        await workflow.wait_condition(lambda: self.state.closing_done)
         return self.state
 
     @dismiss.validator
-    def validate_dismiss(self, request: Dismiss) -> None:
-        self._check(Action.dismiss)
+    def validate_dismiss(self, request: Dismiss | None = None) -> None:
+        self._require(request, "Dismiss {reason}")
         self._check_not_closing()
+        self._check(Action.dismiss)
         if not self.state.dismissal_warning_sent:
             raise ApplicationError(
                 "The company must be warned (varsel) before the case is dismissed; the warning "
                 "goes out automatically after the configured waiting time.",
                 type="NotWarned",
-            )
-
-    def _check_not_closing(self) -> None:
-        if self.closing is not None:
-            raise ApplicationError(
-                f"The case is already closing ({self.closing.value}).", type="Closing"
             )
 
     # ------------------------------------------------------------- query

@@ -1,17 +1,23 @@
 """What the case workflow's parts share: its state, the projection and audit trail, letters,
-the agreed date, phase checks and the operator's view. Not a workflow itself."""
+the agreed date, phase checks and the operator's view. Not a workflow itself.
+
+All of the case's state lives in one model, `self.state` (`schemas.case.CaseState`); only the
+child handles, the running tasks and the queue of letters still to send are kept beside it.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import CaseRecord, RecordActivities
-    from domain import calendar, clock, estimate, material
+    from domain import calendar, estimate, material, overview
     from domain.phases import Action, PhaseError, check_allowed
     from schemas import search_attributes as sa
     from schemas.case import (
@@ -27,10 +33,13 @@ with workflow.unsafe.imports_passed_through():
         ClosingReason,
         DateChange,
     )
-    from workflows.letters import send_letter
+    from workflows.letters import refusal, send_letter
 
 DB_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# Every case started from issue 7 on carries this marker: letters go out from one ordered
+# queue, the contact deadline runs from receipt, the input is checked against the clock.
+CORE_V2_PATCH = "core-v2"
 
 
 class CaseBase:
@@ -38,11 +47,48 @@ class CaseBase:
 
     setup: CaseSetup | None
     state: CaseState
-    closing: ClosingReason | None
-    booking_changes: int
-    review_changes: int
-    letter_counts: dict[str, int]
+    outbox: deque[tuple[LetterKind, str, list[str], LetterFacts]]
 
+    @property
+    def v2(self) -> bool:
+        return self.state.core_version >= 2
+
+    # ------------------------------------------------------------ closing
+    @property
+    def closing(self) -> ClosingReason | None:
+        """The way out the case is taking *now*: a decision counts once its letter is queued
+        (the decision must reach the company before the closing letters)."""
+        s = self.state
+        if s.closing == ClosingReason.decided and not s.decision_issued:
+            return None
+        return s.closing
+
+    def _claim_closing(self, reason: ClosingReason, note: str = "") -> None:
+        """The first decision, withdrawal or dismissal to be accepted closes the way in."""
+        if self.state.closing is not None:
+            raise self._closing_error()
+        self.state.closing, self.state.closing_note = reason, note
+
+    def _check_not_closing(self) -> None:
+        if self.state.closing is not None:
+            raise self._closing_error()
+
+    def _closing_error(self) -> ApplicationError:
+        how = {
+            ClosingReason.decided: "the decision has been issued",
+            ClosingReason.withdrawn: "the company has withdrawn it",
+            ClosingReason.dismissed_incomplete: "it has been dismissed as incomplete",
+        }[self.state.closing]  # type: ignore[index]
+        if self.state.closing == ClosingReason.decided:
+            return ApplicationError(
+                f"The case is closing: {how}. Nothing more can be done on it.",
+                type="AlreadyDecided",
+            )
+        return ApplicationError(
+            f"The case is closing: {how}. Nothing more can be done on it.", type="Closing"
+        )
+
+    # ------------------------------------------------------------- waiting
     async def _until(self, instant: datetime, interrupted) -> bool:
         """Wait until *instant* unless *interrupted()* becomes true first (returns True then)."""
         remaining = instant - workflow.now()
@@ -53,16 +99,33 @@ class CaseBase:
                 return False
         return interrupted()
 
+    async def _ready(self) -> None:
+        """Wait for the case's setup and its receipt in the queue (its first second): updates
+        wait here, not the caller, and no letter can overtake the receipt."""
+        await workflow.wait_condition(lambda: self.setup is not None and self.state.receipt_sent)
+
+    # -------------------------------------------------------------- checks
     def _check(self, action: Action) -> None:
         try:
             check_allowed(action, self.state.status)
         except PhaseError as err:
             raise ApplicationError(str(err), type="NotAllowedInPhase") from None
 
+    @staticmethod
+    def _require(argument: Any, what: str) -> None:
+        """An update sent without its argument (e.g. from the Temporal CLI) is rejected."""
+        if argument is None:
+            raise ApplicationError(
+                f"The update needs its argument: {what}.",
+                type="MissingArgument",
+                non_retryable=True,
+            )
+
     def _roster(self) -> dict[str, Caseworker]:
         assert self.setup is not None
         return {c.id: c for c in self.setup.caseworkers if c.active}
 
+    # --------------------------------------------------- records and status
     async def _set_status(self, status: CaseStatus) -> None:
         self.state.status = status
         workflow.upsert_search_attributes([sa.CASE_STATUS.value_set(status.value)])
@@ -70,11 +133,16 @@ class CaseBase:
 
     def _letter_key(self, kind: str) -> str:
         """A fresh key for a letter kind that can be sent several times (material-status-2)."""
-        self.letter_counts[kind] = self.letter_counts.get(kind, 0) + 1
-        return f"{kind}-{self.letter_counts[kind]}"
+        counts = self.state.letter_counts
+        counts[kind] = counts.get(kind, 0) + 1
+        return f"{kind}-{counts[kind]}"
 
     async def _record(self, kind: str, **data: str | int | bool | None) -> None:
-        """Write the projection and one audit event (idempotent, one transaction)."""
+        """Write the projection and one audit event (idempotent, one transaction).
+
+        A record Postgres refuses for good does not stop the case: it is shown to operators
+        (`NeedsAttention`, Current details) and the case goes on.
+        """
         self.state.version += 1
         event = CaseEvent(
             case_id=self.state.case_id,
@@ -84,13 +152,26 @@ class CaseBase:
             data=data,
         )
         self._show()
-        await workflow.execute_activity_method(
-            RecordActivities.record_case,
-            CaseRecord(projection=projection_of(self.state, workflow.now()), events=[event]),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=RETRY,
-        )
+        try:
+            await workflow.execute_activity_method(
+                RecordActivities.record_case,
+                CaseRecord(projection=projection_of(self.state, workflow.now()), events=[event]),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=RETRY,
+            )
+        except ActivityError as err:
+            refused = refusal(err)
+            if refused is None:
+                raise
+            self._needs_attention(f"record {kind} refused: {refused}")
 
+    def _needs_attention(self, why: str) -> None:
+        self.state.attention.append(why[:300])
+        workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(True)])
+        workflow.logger.warning("case needs attention", extra={"case_id": self.state.case_id})
+        self._show()
+
+    # --------------------------------------------------------------- letters
     def _facts(self, previous: Caseworker | None = None, **extra) -> LetterFacts:
         assert self.setup is not None
         s = self.state
@@ -109,6 +190,7 @@ class CaseBase:
                 "estimate": s.estimate,
                 "dismissal_date": s.dismissal_date,
                 "closing_reason": self.closing,
+                "decision_date": s.decision_date,
                 **extra,
             }
         )
@@ -116,62 +198,66 @@ class CaseBase:
     async def _send(
         self, kind: LetterKind, key: str, to: list[str], previous: Caseworker | None = None, **extra
     ) -> None:
-        """Send a letter once; a permanent refusal is recorded, not fatal to the case."""
+        """Send a letter once, with the facts as they are now.
+
+        From core v2 the letter joins the case's one queue and this returns at once: letters
+        leave in the order they were decided (the receipt before the contact letter), and an
+        officer's action does not wait for the mail server. Earlier cases send inline.
+        """
+        facts = self._facts(previous, **extra)
+        if self.v2:  # a copy: the letter says what was true when it was decided
+            self.outbox.append((kind, key, list(to), facts.model_copy(deep=True)))
+            self.state.letters_queued.append(key)
+            return
+        await self._deliver(kind, key, to, facts)
+
+    async def _post_letters(self) -> None:
+        """The queue's sender (core v2): one letter at a time, in order, for the case's life."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.outbox))
+            await self._deliver(*self.outbox[0])
+            self.state.letters_queued.remove(self.outbox.popleft()[1])
+
+    async def _letters_sent(self) -> None:
+        await workflow.wait_condition(lambda: not self.outbox)
+
+    async def _deliver(self, kind: LetterKind, key: str, to: list[str], facts: LetterFacts):
+        s = self.state
         refused = await send_letter(
-            self.state.case_id, kind, key, to, self._facts(previous, **extra)
+            s.case_id, kind, key, to, facts, self._pending(key) if self.v2 else None
         )
+        if key in s.letters_pending:
+            s.letters_pending.remove(key)
+            workflow.upsert_search_attributes(
+                [sa.LETTERS_PENDING.value_set(len(s.letters_pending))]
+            )
         if refused is not None:
+            if self.v2:
+                self._needs_attention(f"letter {key} not sent: {refused}")
             await self._record("letter_failed", letter_key=key, reason=refused)
             return
-        self.state.letters_sent.append(key)
+        s.letters_sent.append(key)
         await self._record("letter_sent", letter_key=key, letter_kind=kind.value)
 
+    def _pending(self, key: str):
+        async def mark() -> None:
+            self.state.letters_pending.append(key)
+            workflow.upsert_search_attributes(
+                [sa.LETTERS_PENDING.value_set(len(self.state.letters_pending))]
+            )
+            await self._record("letter_pending", letter_key=key)
+
+        return mark
+
+    # ------------------------------------------------------------ the view
     def _show(self) -> None:
         """Tell an operator in the Temporal UI where the case stands (markdown, no personal data)."""
-        s = self.state
-        deadline = s.contact_deadline.astimezone(calendar.COPENHAGEN)
-        caseworker = f"`{s.caseworker.id}`" if s.caseworker else "not yet assigned"
-        met = {None: "waiting", True: "yes", False: "no"}[s.contact_met]
-        lines = [
-            f"### Case {s.intake.reference}",
-            f"- **Status:** {s.status.value.replace('_', ' ')}",
-            f"- **Type:** {s.intake.case_type.value} · **Departments:** "
-            + ", ".join(d.value for d in s.intake.departments),
-            f"- **Contact deadline:** {deadline:%Y-%m-%d %H:%M} Europe/Copenhagen",
-            f"- **Process-responsible caseworker:** {caseworker}",
-            (
-                f"- **Contacted within deadline:** {met} · **Reminder sent:** "
-                f"{'yes' if s.contact_reminder_sent else 'no'} · **Breached:** "
-                f"{'YES' if s.contact_breached else 'no'}"
-            ),
-        ]
-        if s.agreed_date:
-            missing = len(self._missing())
-            lines += [
-                f"- **Agreed decision date:** {s.agreed_date} (moved {len(s.date_changes) - 1}×)",
-                (
-                    f"- **Material:** {'complete' if not missing else f'{missing} missing'}"
-                    f" · **KL clock:** {'running' if clock.is_running(s.clock) else 'stopped'}"
-                ),
-                "- **Reviews:** "
-                + (
-                    ", ".join(
-                        f"{d.value}: {s.reviews[d.value].outcome.value}"
-                        if d.value in s.reviews
-                        else f"{d.value}: open"
-                        for d in s.intake.departments
-                    )
-                )
-                + (f" · **late:** {', '.join(s.late_reviews)}" if s.late_reviews else ""),
-            ]
-        if s.closing_reason:
-            lines.append(f"- **Closed:** {s.closing_reason.value} · survey sent: {s.survey_sent}")
-        lines.append(f"- **Letters sent:** {', '.join(s.letters_sent) or 'none yet'}")
-        workflow.set_current_details("\n".join(lines))
+        workflow.set_current_details(overview.markdown(self.state))
 
     def _missing(self):
         return material.missing_material(self.state.required_material, self.state.received_material)
 
+    # ------------------------------------------------------- the agreed date
     def _agreed(self) -> date:
         assert self.state.agreed_date is not None
         return self.state.agreed_date

@@ -25,8 +25,10 @@ class MaterialHandlers(CaseBase):
     """Material against the checklist, "fuldt oplyst" and the clock; project changes."""
 
     @workflow.update
-    async def report_material(self, report: ReportMaterial) -> MaterialStatus:
+    async def report_material(self, report: ReportMaterial | None = None) -> MaterialStatus:
         """Material received; the company is told what is still missing (or that it is complete)."""
+        self._require(report, "ReportMaterial {codes}")
+        assert report is not None
         s = self.state
         new = [c for c in dict.fromkeys(report.codes) if c not in s.received_material]
         s.received_material.extend(new)
@@ -45,7 +47,10 @@ class MaterialHandlers(CaseBase):
         return self._material_status()
 
     @report_material.validator
-    def validate_report_material(self, report: ReportMaterial) -> None:
+    def validate_report_material(self, report: ReportMaterial | None = None) -> None:
+        self._require(report, "ReportMaterial {codes}")
+        assert report is not None
+        self._check_not_closing()
         self._check(Action.report_material)
         unknown = material.unknown_codes(self.state.required_material, report.codes)
         if unknown:
@@ -91,8 +96,12 @@ class MaterialHandlers(CaseBase):
         )
 
     @workflow.update
-    async def report_project_change(self, change: ProjectChange) -> CaseState:
+    async def report_project_change(self, change: ProjectChange | None = None) -> CaseState:
         """A project change: material again, re-opened reviews, and maybe a later date."""
+        self._require(change, "ProjectChange {description, departments, new_material}")
+        assert change is not None
+        if not self.state.receipt_sent:
+            await self._ready()
         assert self.setup is not None
         s, now = self.state, workflow.now()
         s.project_changes += 1
@@ -113,15 +122,15 @@ class MaterialHandlers(CaseBase):
                     round=s.review_rounds[department.value],
                 )
         if reopened:
-            self.review_changes += 1
-            if s.agreed_date is not None:
-                moved = estimate.after_reopening(
-                    s.agreed_date,
-                    calendar.local_date(now),
-                    self.setup.reopen_working_days,
-                    self.setup.closing_days,
-                )
-                await self._change_agreed_date(moved, reasons.project_change(change.description))
+            s.legacy_review_changes += 1
+        if reopened and s.agreed_date is not None:
+            moved = estimate.after_reopening(
+                s.agreed_date,
+                calendar.local_date(now),
+                self.setup.reopen_working_days,
+                self.setup.closing_days,
+            )
+            await self._change_agreed_date(moved, reasons.project_change(change.description))
         if change.new_material:
             s.received_material = [c for c in s.received_material if c not in change.new_material]
             if not s.clock:
@@ -142,7 +151,10 @@ class MaterialHandlers(CaseBase):
         return s
 
     @report_project_change.validator
-    def validate_report_project_change(self, change: ProjectChange) -> None:
+    def validate_report_project_change(self, change: ProjectChange | None = None) -> None:
+        self._require(change, "ProjectChange {description, departments, new_material}")
+        assert change is not None
+        self._check_not_closing()
         self._check(Action.report_project_change)
         foreign = [d.value for d in change.departments if d not in self.state.intake.departments]
         if foreign:

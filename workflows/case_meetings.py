@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import calendar
     from domain.phases import Action
+    from domain.sanity import SanityError, check_meeting_time
     from schemas.case import CaseState
     from schemas.letters import LetterKind
     from schemas.life import (
@@ -32,20 +33,27 @@ class MeetingHandlers(CaseBase):
     moved or cancelled with notice. Sustainability levels 1-3, with the NBE offer at level 3."""
 
     @workflow.update
-    async def request_pre_dialogue(self, request: RequestPreDialogue) -> PreDialogue:
+    async def request_pre_dialogue(self, request: RequestPreDialogue | None = None) -> PreDialogue:
+        self._require(request, "RequestPreDialogue {topic, note}")
+        assert request is not None
         meeting = self._pre_dialogue(request.topic, create=True)
         meeting.requested_at = meeting.requested_at or workflow.now()
         await self._record("pre_dialogue_requested", topic=request.topic.value)
         return meeting
 
     @request_pre_dialogue.validator
-    def validate_request_pre_dialogue(self, request: RequestPreDialogue) -> None:
+    def validate_request_pre_dialogue(self, request: RequestPreDialogue | None = None) -> None:
+        self._require(request, "RequestPreDialogue {topic, note}")
+        assert request is not None
+        self._check_not_closing()
         self._check(Action.request_pre_dialogue)
         self._check_topic(request.topic)
 
     @workflow.update
-    async def book_pre_dialogue(self, booking: BookPreDialogue) -> PreDialogue:
+    async def book_pre_dialogue(self, booking: BookPreDialogue | None = None) -> PreDialogue:
         """The caseworker books (or moves) the meeting; both sides get a confirmation."""
+        self._require(booking, "BookPreDialogue {topic, at, place or video_link}")
+        assert booking is not None
         assert self.state.caseworker is not None
         meeting = self._pre_dialogue(booking.topic, create=True)
         meeting.at = booking.at
@@ -53,7 +61,6 @@ class MeetingHandlers(CaseBase):
         meeting.video_link = str(booking.video_link) if booking.video_link else None
         meeting.bookings += 1
         meeting.cancelled = False
-        self.booking_changes += 1
         await self._record(
             "pre_dialogue_booked",
             topic=booking.topic.value,
@@ -69,7 +76,10 @@ class MeetingHandlers(CaseBase):
         return meeting
 
     @book_pre_dialogue.validator
-    def validate_book_pre_dialogue(self, booking: BookPreDialogue) -> None:
+    def validate_book_pre_dialogue(self, booking: BookPreDialogue | None = None) -> None:
+        self._require(booking, "BookPreDialogue {topic, at, place or video_link}")
+        assert booking is not None
+        self._check_not_closing()
         self._check(Action.book_pre_dialogue)
         self._check_topic(booking.topic)
         if self.state.caseworker is None:
@@ -78,14 +88,23 @@ class MeetingHandlers(CaseBase):
                 type="NoCaseworker",
             )
         if booking.at <= workflow.now():
-            raise ApplicationError("The meeting time must be in the future.", type="InvalidTime")
+            raise ApplicationError(
+                "The meeting time must be in the future; give a later time with its UTC offset, "
+                "e.g. 2027-03-04T10:00:00+01:00.",
+                type="InvalidTime",
+            )
+        try:
+            check_meeting_time(booking.at, self.state.intake.received_at, workflow.now())
+        except SanityError as err:
+            raise ApplicationError(str(err), type="InvalidTime") from None
 
     @workflow.update
-    async def cancel_pre_dialogue(self, request: CancelPreDialogue) -> PreDialogue:
+    async def cancel_pre_dialogue(self, request: CancelPreDialogue | None = None) -> PreDialogue:
+        self._require(request, "CancelPreDialogue {topic, reason}")
+        assert request is not None
         assert self.state.caseworker is not None
         meeting = self._pre_dialogue(request.topic)
         meeting.cancelled = True
-        self.booking_changes += 1
         await self._record("pre_dialogue_cancelled", topic=request.topic.value)
         await self._send(
             LetterKind.pre_dialogue_cancelled,
@@ -106,7 +125,6 @@ class MeetingHandlers(CaseBase):
                 and not (meeting.cancelled or meeting.held)
             ):
                 meeting.cancelled = True
-                self.booking_changes += 1
                 await self._record("pre_dialogue_cancelled", topic=meeting.topic.value)
                 await self._send(
                     LetterKind.pre_dialogue_cancelled,
@@ -117,20 +135,27 @@ class MeetingHandlers(CaseBase):
                 )
 
     @cancel_pre_dialogue.validator
-    def validate_cancel_pre_dialogue(self, request: CancelPreDialogue) -> None:
+    def validate_cancel_pre_dialogue(self, request: CancelPreDialogue | None = None) -> None:
+        self._require(request, "CancelPreDialogue {topic, reason}")
+        assert request is not None
+        self._check_not_closing()
         self._check(Action.cancel_pre_dialogue)
         self._check_booked(request.topic)
 
     @workflow.update
-    async def record_pre_dialogue_held(self, held: PreDialogueHeld) -> PreDialogue:
+    async def record_pre_dialogue_held(self, held: PreDialogueHeld | None = None) -> PreDialogue:
+        self._require(held, "PreDialogueHeld {topic}")
+        assert held is not None
         meeting = self._pre_dialogue(held.topic)
         meeting.held = True
-        self.booking_changes += 1
         await self._record("pre_dialogue_held", topic=held.topic.value)
         return meeting
 
     @record_pre_dialogue_held.validator
-    def validate_record_pre_dialogue_held(self, held: PreDialogueHeld) -> None:
+    def validate_record_pre_dialogue_held(self, held: PreDialogueHeld | None = None) -> None:
+        self._require(held, "PreDialogueHeld {topic}")
+        assert held is not None
+        self._check_not_closing()
         self._check(Action.record_pre_dialogue_held)
         self._check_booked(held.topic)
 
@@ -159,6 +184,14 @@ class MeetingHandlers(CaseBase):
                 f"There is no booked {topic.value} pre-dialogue to change.", type="NotBooked"
             )
 
+    def _bookings(self) -> tuple:
+        """What the reminders depend on: each meeting's time, booking number and state."""
+        return tuple(
+            (m.topic, m.at, m.bookings, m.cancelled, m.held, m.reminded_booking)
+            for m in self.state.pre_dialogues
+            if m.bookings  # a meeting only requested has nothing to remind of
+        )
+
     async def _pre_dialogue_reminders(self) -> None:
         """The company's reminder at 09:00 the working day before each booked meeting."""
         assert self.setup is not None
@@ -168,8 +201,8 @@ class MeetingHandlers(CaseBase):
                 for m in self.state.pre_dialogues
                 if m.at and not m.cancelled and not m.held and m.reminded_booking != m.bookings
             ]
-            seen = self.booking_changes
-            changed = lambda seen=seen: self.booking_changes != seen
+            seen = self._bookings()
+            changed = lambda seen=seen: self._bookings() != seen
             if not due:
                 await workflow.wait_condition(changed)
                 continue
@@ -193,7 +226,11 @@ class MeetingHandlers(CaseBase):
         return datetime.combine(day, PRE_DIALOGUE_REMINDER_TIME, tzinfo=calendar.COPENHAGEN)
 
     @workflow.update
-    async def change_sustainability_level(self, change: ChangeSustainabilityLevel) -> CaseState:
+    async def change_sustainability_level(
+        self, change: ChangeSustainabilityLevel | None = None
+    ) -> CaseState:
+        self._require(change, "ChangeSustainabilityLevel {level}")
+        assert change is not None
         old = self.state.sustainability_level
         self.state.sustainability_level = change.level
         await self._record("sustainability_level_changed", old=old, new=change.level)
@@ -202,7 +239,12 @@ class MeetingHandlers(CaseBase):
         return self.state
 
     @change_sustainability_level.validator
-    def validate_change_sustainability_level(self, change: ChangeSustainabilityLevel) -> None:
+    def validate_change_sustainability_level(
+        self, change: ChangeSustainabilityLevel | None = None
+    ) -> None:
+        self._require(change, "ChangeSustainabilityLevel {level}")
+        assert change is not None
+        self._check_not_closing()
         self._check(Action.change_sustainability_level)
 
     async def _offer_nbe(self) -> None:
@@ -213,13 +255,18 @@ class MeetingHandlers(CaseBase):
         await self._send(LetterKind.nbe_offer, "nbe-offer", [self.state.intake.contact.email])
 
     @workflow.update
-    async def answer_nbe_offer(self, answer: AnswerNbeOffer) -> CaseState:
+    async def answer_nbe_offer(self, answer: AnswerNbeOffer | None = None) -> CaseState:
+        self._require(answer, "AnswerNbeOffer {accepted}")
+        assert answer is not None
         self.state.nbe_accepted = answer.accepted
         await self._record("nbe_offer_answered", accepted=answer.accepted)
         return self.state
 
     @answer_nbe_offer.validator
-    def validate_answer_nbe_offer(self, answer: AnswerNbeOffer) -> None:
+    def validate_answer_nbe_offer(self, answer: AnswerNbeOffer | None = None) -> None:
+        self._require(answer, "AnswerNbeOffer {accepted}")
+        assert answer is not None
+        self._check_not_closing()
         self._check(Action.answer_nbe_offer)
         if not self.state.nbe_offer_sent:
             raise ApplicationError(

@@ -1,0 +1,64 @@
+"""The data converter every process uses: pydantic JSON, with invalid input as a clean failure.
+
+Temporal decodes a workflow's input, an update's argument and an activity's input with the
+payload converter. Pydantic's default error text repeats the rejected value (an e-mail
+address, a name), and a plain `ValidationError` makes the SDK fail the *task* and retry it
+for ever. Here a payload that does not fit its type raises a non-retryable `ApplicationError`
+of type ``InvalidInput`` naming the fields and the reasons, never the values: a case started
+with bad input fails at once, an update with a bad argument is rejected, an activity fails
+without retrying, and no log line holds the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
+from temporalio.exceptions import ApplicationError
+
+from schemas.errors import describe
+
+INVALID_INPUT = "InvalidInput"
+MAX_MESSAGE = 300  # bytes: a failure message an operator can read in one line
+
+
+def invalid_input_error(error: ValidationError, what: str) -> ApplicationError:
+    """A non-retryable failure naming the fields of *error* (no values), at most ~300 bytes."""
+    fields = describe(error).replace("\n", "; ")
+    message = f"Invalid {what}: {fields}"
+    if len(message.encode()) > MAX_MESSAGE:
+        message = message.encode()[: MAX_MESSAGE - 3].decode(errors="ignore") + "..."
+    return ApplicationError(message, type=INVALID_INPUT, non_retryable=True)
+
+
+class _CheckedJSONConverter(PydanticJSONPlainPayloadConverter):
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as err:
+            name = getattr(type_hint, "__name__", None) or "input"
+            raise invalid_input_error(err, name) from None
+
+
+class CheckedPayloadConverter(CompositePayloadConverter):
+    """The SDK's default converters, with JSON through pydantic (checked as above)."""
+
+    def __init__(self) -> None:
+        json_converter = _CheckedJSONConverter()
+        super().__init__(
+            *(
+                json_converter if isinstance(c, JSONPlainPayloadConverter) else c
+                for c in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
+
+
+DATA_CONVERTER = DataConverter(payload_converter_class=CheckedPayloadConverter)
