@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
+import textwrap
 import time
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,7 +33,7 @@ from log_setup import temporal_runtime
 from settings import ROOT, Settings, get_settings
 from stack.dev import DevStack, running_stack
 from stack.errors import PortInUseError, StackError
-from stack.smtp_sink import read_mails
+from stack.smtp_sink import ReceivedMail, read_mails
 from stack.supervisor import (
     MAX_ATTEMPTS,
     Backoff,
@@ -306,28 +308,95 @@ def up() -> None:
         raise typer.Exit(1) from None
 
 
+def _mail_header(mail: ReceivedMail, number: int, count: int, width: int) -> list[str]:
+    """A mail's envelope as label: value lines, wrapped at spaces (never inside an address,
+    a reference or the file name)."""
+    lines = [f"Mail {number} of {count} · {mail.path.name}"]
+    fields = [
+        ("Received", f"{mail.received_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"),
+        ("From", mail.sender),
+        ("To", ", ".join(mail.to)),
+        ("Cc", ", ".join(mail.cc)),
+        ("Subject", mail.subject),
+    ]
+    for label, value in fields:
+        if value:
+            lines.append(
+                textwrap.fill(
+                    f"{label}: {value}",
+                    width,
+                    initial_indent="  ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+    return lines
+
+
+_LIST_ITEM = re.compile(r"^(\s*)(- |\* |\d+\. )?")
+
+
+def _body_for_terminal(body: str, width: int) -> str:
+    """A mail's text as sent, each line longer than the terminal wrapped at spaces (a link,
+    an address or a reference stays whole; list items and indented lines keep their indent).
+    The letters are one line per paragraph; a mail program wraps them the same way."""
+    out = []
+    for line in body.rstrip("\n").split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        match = _LIST_ITEM.match(line)
+        indent, hang = match.group(1), " " * len(match.group(0))
+        out.append(
+            textwrap.fill(
+                line[len(indent) :],
+                width,
+                initial_indent=indent,
+                subsequent_indent=hang,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)
+
+
 @app.command()
 def mails(
-    last: int = typer.Option(0, "--last", "-n", help="Also print the bodies of the last N mails."),
+    last: int = typer.Option(
+        0, "--last", "-n", min=0, help="Print the last N mails in full (headers and text)."
+    ),
 ) -> None:
-    """List the mails the SMTP sink has stored (newest last)."""
+    """List the mails the SMTP sink has stored (oldest first); -n N prints the last N in full.
+
+    Plain text that fits the terminal: subjects, addresses and the mail's text are wrapped at
+    spaces, never cut (a link or a reference stays whole).
+    """
     mail_dir = get_settings().state_dir / "mail"
     received = read_mails(mail_dir)
-    table = Table(title=f"{len(received)} mails in {_rel(mail_dir)}")
-    table.add_column("received (UTC)", no_wrap=True)
-    table.add_column("to")
-    table.add_column("subject")
-    table.add_column("file", no_wrap=True)
-    for mail in received:
-        table.add_row(
-            f"{mail.received_at:%Y-%m-%d %H:%M:%S}",
-            escape(", ".join(mail.to)),
-            escape(mail.subject),
-            mail.path.name,
+    width = max(40, min(console.width, 100))
+    if not received:
+        console.out(f"No mails in {_rel(mail_dir)} yet.", highlight=False)
+        return
+    count = len(received)
+    if not last:
+        heading = (
+            f"{count} {'mail' if count == 1 else 'mails'} in {_rel(mail_dir)}, oldest first "
+            "(-n N prints the last N in full):"
         )
-    console.print(table)
-    for mail in received[-last:] if last else []:
-        console.print(Panel(Text(mail.body), title=escape(mail.subject), subtitle=mail.path.name))
+        console.out(
+            textwrap.fill(heading, width, break_long_words=False, break_on_hyphens=False),
+            highlight=False,
+        )
+        for number, mail in enumerate(received, 1):
+            console.out("\n".join(_mail_header(mail, number, count, width)), highlight=False)
+        return
+    first = max(count - last, 0)
+    for number, mail in enumerate(received[first:], first + 1):
+        console.out("─" * width, highlight=False)
+        console.out("\n".join(_mail_header(mail, number, count, width)), highlight=False)
+        console.out("", highlight=False)
+        console.out(_body_for_terminal(mail.body, width), highlight=False)
 
 
 if __name__ == "__main__":
