@@ -326,15 +326,17 @@ def officer_lines(state: CaseState) -> list[str]:
         cw = state.caseworker
         out.append(f"- Caseworker {cw.id}: {cw.name}, {cw.email}, tel. {cw.phone}")
     for meeting in state.pre_dialogues:
+        when = local(meeting.at) if meeting.at else ""
+        where = meeting.place or meeting.video_link or ""
+        booked = ", ".join(part for part in (when, where) if part)
         if meeting.cancelled:
-            how = "cancelled"
+            how = f"cancelled (was {booked})" if booked else "cancelled"
         elif meeting.at is None:
-            how = (
-                f"requested {local(meeting.requested_at)}" if meeting.requested_at else "requested"
-            )
+            how = "requested"
+            if meeting.requested_at:
+                how += f" {local(meeting.requested_at)}"
         else:
-            where = meeting.place or meeting.video_link or ""
-            how = f"{local(meeting.at)}, {where}{', held' if meeting.held else ''}"
+            how = booked + (", held" if meeting.held else "")
         out.append(f"- Pre-dialogue ({meeting.topic.value}): {how}")
     if state.closing_note:
         out.append(f"- Closing note: {state.closing_note}")

@@ -308,13 +308,15 @@ def up() -> None:
         raise typer.Exit(1) from None
 
 
-def _mail_header(mail: ReceivedMail, number: int, count: int, width: int) -> list[str]:
+def _mail_header(
+    mail: ReceivedMail, number: int, count: int, width: int, full: bool = True
+) -> list[str]:
     """A mail's envelope as label: value lines, wrapped at spaces (never inside an address,
-    a reference or the file name)."""
+    a reference or the file name); the sender only in *full* (it is always the same)."""
     lines = [f"Mail {number} of {count} · {mail.path.name}"]
     fields = [
         ("Received", f"{mail.received_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"),
-        ("From", mail.sender),
+        ("From", mail.sender if full else ""),
         ("To", ", ".join(mail.to)),
         ("Cc", ", ".join(mail.cc)),
         ("Subject", mail.subject),
@@ -385,11 +387,18 @@ def mails(
             "(-n N prints the last N in full):"
         )
         console.out(
-            textwrap.fill(heading, width, break_long_words=False, break_on_hyphens=False),
+            textwrap.fill(
+                heading,
+                width,
+                subsequent_indent="  ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            ),
             highlight=False,
         )
         for number, mail in enumerate(received, 1):
-            console.out("\n".join(_mail_header(mail, number, count, width)), highlight=False)
+            lines = _mail_header(mail, number, count, width, full=False)
+            console.out("\n".join(lines), highlight=False)
         return
     first = max(count - last, 0)
     for number, mail in enumerate(received[first:], first + 1):
