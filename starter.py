@@ -594,8 +594,7 @@ def more_time(
     ],
     reason: Annotated[str, typer.Option(help="why, in Danish (the company reads it)")],
 ):
-    """A department's review needs more time: the case moves its deadline and the agreed
-    decision date, and tells the company why."""
+    """A review needs more time: the case moves the dates and tells the company why."""
 
     async def go():
         client = await connect(get_settings())
@@ -610,12 +609,16 @@ def more_time(
             )
         except case_api.CaseError as err:
             raise await explained(client, reference, err) from None
-        return moved, await case_api.get_state(client, reference)
+        try:  # the new agreed date, for the officer; the request has taken effect already
+            return moved, (await case_api.get_state(client, reference)).agreed_date
+        except Exception:  # noqa: BLE001
+            return moved, None
 
-    moved, state = run(go(), reference=reference)
+    moved, agreed = run(go(), reference=reference)
+    told = f"agreed decision date {agreed}" if agreed else "the company is told"
     say(
         f"New review deadline for {department} in case {reference}: "
-        f"{local(moved.review_deadline)}; agreed decision date {state.agreed_date or '–'}."
+        f"{local(moved.review_deadline)}; {told}."
     )
 
 

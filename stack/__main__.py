@@ -371,8 +371,7 @@ def mails(
 ) -> None:
     """List the mails the SMTP sink has stored (oldest first); -n N prints the last N in full.
 
-    Plain text that fits the terminal: subjects, addresses and the mail's text are wrapped at
-    spaces, never cut (a link or a reference stays whole).
+    Wrapped to the terminal at spaces, never cut: a link or a reference stays whole.
     """
     mail_dir = get_settings().state_dir / "mail"
     received = read_mails(mail_dir)

@@ -346,6 +346,9 @@ def test_every_command_has_help(runner: CliRunner) -> None:
         result = runner.invoke(starter.app, [*command, "--help"], env={"COLUMNS": str(WIDTH)})
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output and "Traceback" not in result.output, command
+    for name, command in typer.main.get_command(starter.app).commands.items():
+        summary = (command.help or "").split("\n\n")[0]  # one line in the list of commands
+        assert summary and "\n" not in summary, name
 
 
 def test_mails_has_help(runner: CliRunner) -> None:
