@@ -149,12 +149,12 @@ CLI_NAMES = {
 _FIELD_LINE = re.compile(r"^(?P<field>[a-z_]+)(?:\.(?P<index>\d+))?: ")
 
 
-def cli_names(message: str, whole: str = "") -> str:
+def cli_names(message: str, whole: str = "", names: dict[str, str] | None = None) -> str:
     """Name the command line's option or argument where a line names a model's field; a
     problem of the input as a whole (``(document)``) is given to *whole*."""
 
     def rename(match: re.Match[str]) -> str:
-        name = CLI_NAMES.get(match["field"])
+        name = (names or {}).get(match["field"]) or CLI_NAMES.get(match["field"])
         if name is None:
             return match[0]
         index = f" #{int(match['index']) + 1}" if match["index"] else ""
@@ -176,7 +176,13 @@ def settings_problem(err: ValidationError) -> str:
     return "The ERHVERV_* settings have errors:\n" + "\n".join(lines)
 
 
-def run(coro, reference: str | None = None, options: bool = True, whole: str = ""):
+def run(
+    coro,
+    reference: str | None = None,
+    options: bool = True,
+    whole: str = "",
+    names: dict[str, str] | None = None,
+):
     """Run *coro*. A rejection (CaseError, ValidationError) becomes a clear message on stderr
     and exit code 1, a service out of reach exit code 2: never a stack trace."""
     try:
@@ -193,7 +199,7 @@ def run(coro, reference: str | None = None, options: bool = True, whole: str = "
         if reference:
             message = message.replace("<reference>", reference)
         if options:
-            message = cli_names(message, whole)
+            message = cli_names(message, whole, names)
         rid = _request.get("id")
         if rid and rid in message:
             message += (
@@ -256,10 +262,19 @@ async def explained(client, reference: str, err: case_api.CaseError, extra=None,
     return case_api.CaseError(f"{message}\n{more}") if more else err
 
 
-def act(fn, reference: str, *args, whole: str = "", extra=None, what: str = "", **kwargs):
+def act(
+    fn,
+    reference: str,
+    *args,
+    whole: str = "",
+    extra=None,
+    what: str = "",
+    names: dict[str, str] | None = None,
+    **kwargs,
+):
     """An action on case *reference*, sent with this invocation's request id. A rejection is
     explained from the case's state (see `explained`); *whole* names the options a problem
-    of the input as a whole is about."""
+    of the input as a whole is about, *names* the command's own names of fields."""
 
     async def go():
         client = await connect(get_settings())
@@ -268,7 +283,7 @@ def act(fn, reference: str, *args, whole: str = "", extra=None, what: str = "", 
         except case_api.CaseError as err:
             raise await explained(client, reference, err, extra, what) from None
 
-    return run(go(), reference=reference, whole=whole)
+    return run(go(), reference=reference, whole=whole, names=names)
 
 
 # ------------------------------------------------------------------ commands
@@ -384,7 +399,13 @@ def reassign(
     ],
 ):
     """Hand the case over to another caseworker (the company is told who it is now)."""
-    result = act(case_api.assign_caseworker, reference, new_id, replacing=replacing)
+    result = act(
+        case_api.assign_caseworker,
+        reference,
+        new_id,
+        replacing=replacing,
+        names={"caseworker_id": "NEW_ID"},
+    )
     say(
         f"Case {reference} handed over from {replacing.strip().lower()} to "
         f"{result.caseworker.name} ({result.caseworker.id}); the company is told."

@@ -816,3 +816,18 @@ def test_material_lists_what_is_still_missing_one_code_a_line(
     out = result.stdout.splitlines()
     assert out[0] == f"Case {REF}: received. Still missing ({len(lines) - 2}):"
     assert out[1:] == [f"  {line.code}" for line in lines[2:]]
+
+
+def test_a_bad_caseworker_id_names_the_argument(
+    runner: CliRunner, fake_client: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_state(monkeypatch, a_state())
+    too_long = "x" * 65
+    for args, name in [
+        (["assign", REF, too_long], "CASEWORKER: "),
+        (["reassign", REF, too_long, "--replacing", "jha"], "NEW_ID: "),
+        (["reassign", REF, "mkj", "--replacing", too_long], "--replacing: "),
+    ]:
+        result = runner.invoke(starter.app, args)
+        assert_clean_exit(result, 1)
+        assert result.stderr.startswith(name) and len(result.stderr.splitlines()) <= 3, args
