@@ -25,6 +25,7 @@ from settings import Settings, get_settings
 from temporal_client import connect
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.interceptors import INTERCEPTORS
 from workflows.review import DepartmentReviewWorkflow
 
 WORKFLOWS = [CaseWorkflow, DepartmentReviewWorkflow]
@@ -47,6 +48,7 @@ def build_worker(client: Client, sessions, channel: LetterChannel, settings: Set
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
+        interceptors=INTERCEPTORS,
         activities=activities_for(sessions, channel, settings),
     )
 

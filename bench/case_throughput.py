@@ -34,6 +34,7 @@ from temporal_client import connect
 from tests.conftest import make_intake
 from worker import build_worker
 from workflows import workflow_runner
+from workflows.interceptors import INTERCEPTORS
 
 
 async def bench(cases: int) -> None:
@@ -59,6 +60,7 @@ async def bench(cases: int) -> None:
                 workflows=[BaselineWorkflow],
                 activities=[noop],
                 workflow_runner=workflow_runner(),
+                interceptors=INTERCEPTORS,
             ):
                 t = time.perf_counter()
                 await asyncio.gather(

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from schemas.fields import CaseworkerId, Reason
 from schemas.intake import CaseIntake, Department, Phone
 from schemas.life import (
     ClockEntry,
@@ -21,9 +22,6 @@ from schemas.life import (
 )
 
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
-CaseworkerId = Annotated[
-    str, Field(pattern=r"^[a-z0-9]{2,16}$", description="initials, e.g. 'mkj'")
-]
 
 
 class CaseStatus(StrEnum):
@@ -77,14 +75,8 @@ class AssignCaseworker(BaseModel):
 
     model_config = STRICT
 
-    caseworker_id: Annotated[str, Field(max_length=64)]
-    replacing: Annotated[str, Field(max_length=64)] | None = None
-
-    @field_validator("caseworker_id", "replacing")
-    @classmethod
-    def normalise(cls, value: str | None) -> str | None:
-        """Initials are compared in lower case, without surrounding space (normalised once)."""
-        return value.strip().lower() if value is not None else None
+    caseworker_id: CaseworkerId  # normalised once, here: 'MKJ ' -> 'mkj'
+    replacing: CaseworkerId | None = None
 
 
 class RequestReviewTime(BaseModel):
@@ -98,7 +90,7 @@ class RequestReviewTime(BaseModel):
 
     department: Department
     working_days: Annotated[int, Field(ge=1, le=60)]
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Reason
 
 
 class RestartReview(BaseModel):

@@ -11,7 +11,7 @@ without retrying, and no log line holds the value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
@@ -44,8 +44,15 @@ class _CheckedJSONConverter(PydanticJSONPlainPayloadConverter):
         try:
             return super().from_payload(payload, type_hint)
         except ValidationError as err:
-            name = getattr(type_hint, "__name__", None) or "input"
-            raise invalid_input_error(err, name) from None
+            raise invalid_input_error(err, _name_of(type_hint)) from None
+
+
+def _name_of(type_hint: Any) -> str:
+    """The model's name, also for an optional argument (``AssignCaseworker | None``)."""
+    names = [t.__name__ for t in get_args(type_hint) if t is not type(None)]
+    if len(names) == 1:
+        return names[0]
+    return getattr(type_hint, "__name__", None) or "input"
 
 
 class CheckedPayloadConverter(CompositePayloadConverter):

@@ -78,6 +78,26 @@ async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
 
 
 @pytest_asyncio.fixture
+async def dev_env():
+    """The real dev server (no time skipping), for what the time-skipping server does not
+    model: e.g. it never tells a parent that its child workflow was terminated."""
+    from stack.ports import free_port
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=DATA_CONVERTER,
+        search_attributes=sa.ALL,
+        ip="127.0.0.1",
+        port=free_port(),
+        dev_server_extra_args=["--http-port", str(free_port()), "--metrics-port", str(free_port())],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture
 async def time_env():
     """A fresh time-skipping server per test: each test's clock starts at today's date."""
     env = await start_time_skipping()

@@ -27,6 +27,7 @@ from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
 from worker import WORKFLOWS
 from workflows import workflow_runner
+from workflows.interceptors import INTERCEPTORS
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -165,6 +166,7 @@ async def record(name: str) -> WorkflowHistory:
             workflows=WORKFLOWS,
             activities=Fakes(env, roster=list(ROSTER)).activities(),
             workflow_runner=workflow_runner(),
+            interceptors=INTERCEPTORS,
         ):
             return await SCENARIOS[name](env, queue)
     finally:

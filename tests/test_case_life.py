@@ -24,6 +24,7 @@ from tests.conftest import START_INSTANTS, make_intake, sleep_until
 from tests.test_case_workflow import ALL_CASEWORKERS, Fakes, settle
 from worker import WORKFLOWS
 from workflows import workflow_runner
+from workflows.interceptors import INTERCEPTORS
 
 COMPANY = "soeren@nordjysk-staal.dk"
 ROSTER = ALL_CASEWORKERS  # mkj building, sfl environment, abr fire, jha coordinator
@@ -52,7 +53,10 @@ class Life:
         )
         self.intake = intake
         self.handle = await case_api.start_case(self.client, intake, self.queue)
-        await self.env.sleep(timedelta(minutes=5))
+        if self.env.supports_time_skipping:
+            await self.env.sleep(timedelta(minutes=5))
+        else:
+            await self.settled()
 
     async def state(self):
         return await case_api.get_state(self.client, self.reference)
@@ -116,6 +120,7 @@ async def life(time_env, request):
         workflows=WORKFLOWS,
         activities=fakes.activities(),
         workflow_runner=workflow_runner(),
+        interceptors=INTERCEPTORS,
     ):
         yield Life(time_env, fakes, queue, START_INSTANTS[request.param])
 

@@ -27,6 +27,7 @@ from tests.conftest import CPH, make_intake, sleep_until
 from worker import WORKFLOWS
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.interceptors import INTERCEPTORS
 
 # Received on the Tuesday of Holy Week next year (always in the future for the test server's
 # clock, which starts today). Maundy Thursday, Good Friday and Easter Monday are closed, so the
@@ -52,6 +53,12 @@ class Fakes:
     history_days: list[float] = field(default_factory=list)
     roster: list[Caseworker] = field(default_factory=lambda: list(ROSTER))
     setup: dict = field(default_factory=dict)
+    # faults at the boundary: letter sends that fail (the mail server is down) before one
+    # succeeds, and audit event kinds that Postgres refuses for good
+    letter_failures: int = 0
+    refused_kinds: set[str] = field(default_factory=set)
+    letter_attempts: int = 0
+    refused_letters: set[str] = field(default_factory=set)  # letter keys refused for good
 
     def kinds(self) -> list[LetterKind]:
         return [r.kind for _, r in self.letters]
@@ -70,6 +77,12 @@ class Fakes:
 
         @activity.defn(name="record_case")
         async def record_case(record: CaseRecord) -> None:
+            if {e.kind for e in record.events} & self.refused_kinds:
+                raise ApplicationError(
+                    "Postgres refused the case record (DataError); retrying cannot help.",
+                    type="PermanentDataError",
+                    non_retryable=True,
+                )
             self.records.append(record)
 
         @activity.defn(name="processing_history")
@@ -78,6 +91,16 @@ class Fakes:
 
         @activity.defn(name="send_letter")
         async def send_letter(request: LetterRequest) -> LetterResult:
+            self.letter_attempts += 1
+            if request.letter_key in self.refused_letters:
+                raise ApplicationError(
+                    "the mail server refused the recipient",
+                    type="RecipientRefused",
+                    non_retryable=True,
+                )
+            if self.letter_failures > 0:
+                self.letter_failures -= 1
+                raise ConnectionRefusedError("the mail server does not answer")
             self.letters.append((await self.env.get_current_time(), request))
             return LetterResult(
                 message_id=f"<{request.case_id}.{request.letter_key}@test>", already_sent=False
@@ -108,6 +131,7 @@ async def case(time_env):
         workflows=WORKFLOWS,
         activities=fakes.activities(),
         workflow_runner=workflow_runner(),
+        interceptors=INTERCEPTORS,
     ):
         intake = make_intake(reference=f"BYG-{uuid.uuid4().hex[:10]}", received_at=RECEIVED)
         await sleep_until(time_env, RECEIVED)
@@ -207,11 +231,23 @@ async def test_reassignment_tells_the_company(time_env, case):
     assert letter.facts.caseworker.id == "abr" and letter.facts.previous_caseworker.id == "mkj"
 
 
+INITIALS = (
+    "caseworker_id: a caseworker id is the caseworker's initials: 2-16 letters a-z or digits, "
+    "e.g. mkj (see config/caseworkers.json)"
+)
+
+
 @pytest.mark.parametrize(
-    ("caseworker_id", "message"),
+    ("caseworker_id", "message", "officer_sees"),
     [
-        ("", "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'."),
-        ("   ", "caseworker_id is empty: give the caseworker's initials, e.g. 'mkj'."),
+        ("", f"Invalid AssignCaseworker: {INITIALS}", INITIALS),
+        ("   ", f"Invalid AssignCaseworker: {INITIALS}", INITIALS),
+        (
+            "mk\x00j",
+            "Invalid AssignCaseworker: caseworker_id: must not contain the NUL character "
+            "(U+0000, at character 3)",
+            "caseworker_id: must not contain the NUL character",
+        ),
         (
             "xyz",
             (
@@ -219,22 +255,25 @@ async def test_reassignment_tells_the_company(time_env, case):
                 "after the case started? Refresh the case's roster first: starter.py "
                 "refresh-roster <reference>.)"
             ),
+            "Assignment rejected: Unknown caseworker 'xyz'",
         ),
     ],
 )
-async def test_bad_assignment_is_rejected_with_its_message(time_env, case, caseworker_id, message):
+async def test_bad_assignment_is_rejected_with_its_message(
+    time_env, case, caseworker_id, message, officer_sees
+):
     handle, fakes, intake, _ = case
     with pytest.raises(WorkflowUpdateFailedError) as failed:
-        await handle.execute_update(
-            CaseWorkflow.assign_caseworker, AssignCaseworker(caseworker_id=caseworker_id)
-        )
+        # as a case system or the Temporal CLI would send it: raw JSON
+        await handle.execute_update("assign_caseworker", {"caseworker_id": caseworker_id})
     assert isinstance(failed.value.cause, ApplicationError)
     assert failed.value.cause.message == message
-    # Through the Python API the same message reaches the officer, and nothing changed.
-    with pytest.raises(case_api.CaseError, match="Assignment rejected: "):
+    # Through the Python API the officer sees the same reason, and nothing changed.
+    with pytest.raises(case_api.CaseError) as rejected:
         await case_api.assign_caseworker(time_env.client, intake.reference, caseworker_id)
-    state = await handle.query(CaseWorkflow.get_state)
+    assert officer_sees in str(rejected.value)
     await settle(case[0])
+    state = await handle.query(CaseWorkflow.get_state)
     assert state.caseworker is None and fakes.kinds() == [LetterKind.receipt]
 
 

@@ -90,6 +90,7 @@ from tests.test_case_workflow import ALL_CASEWORKERS, Fakes, settle
 from worker import WORKFLOWS
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
+from workflows.interceptors import INTERCEPTORS
 
 INTAKES = int(os.environ.get("HOSTILE_WF_INTAKES", "400"))
 UPDATES = int(os.environ.get("HOSTILE_WF_UPDATES", "400"))
@@ -373,6 +374,7 @@ async def test_hostile_intake_burst_leaves_no_stuck_workflow(time_env) -> None:
         workflows=WORKFLOWS,
         activities=fakes.activities(),
         workflow_runner=workflow_runner(),
+        interceptors=INTERCEPTORS,
     ):
         now = await time_env.get_current_time()
         started = []
@@ -668,6 +670,7 @@ async def test_hostile_update_burst_leaves_every_case_healthy(time_env) -> None:
         workflows=WORKFLOWS,
         activities=fakes.activities(),
         workflow_runner=workflow_runner(),
+        interceptors=INTERCEPTORS,
     ):
         # Awaiting material past the dismissal warning (20 working days), first: the server's
         # clock moves ahead for it, and the other cases start after that.

@@ -113,12 +113,18 @@ class CaseBase:
 
     @staticmethod
     def _require(argument: Any, what: str) -> None:
-        """An update sent without its argument (e.g. from the Temporal CLI) is rejected."""
+        """An update sent without its argument (e.g. from the Temporal CLI) is rejected by
+        name; a malformed one never gets here (schemas/converter.py), nor two arguments
+        (workflows/interceptors.py)."""
         if argument is None:
             raise ApplicationError(
                 f"The update needs its argument: {what}.",
                 type="MissingArgument",
                 non_retryable=True,
+            )
+        if isinstance(argument, dict | list | str | int | float | bool):
+            raise ApplicationError(
+                f"The update's argument is not {what}.", type="InvalidInput", non_retryable=True
             )
 
     def _roster(self) -> dict[str, Caseworker]:
