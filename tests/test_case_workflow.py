@@ -244,8 +244,10 @@ INITIALS = (
         ("   ", f"Invalid AssignCaseworker: {INITIALS}", INITIALS),
         (
             "mk\x00j",
-            "Invalid AssignCaseworker: caseworker_id: must not contain the NUL character "
-            "(U+0000, at character 3)",
+            (
+                "Invalid AssignCaseworker: caseworker_id: must not contain the NUL character "
+                "(U+0000, at character 3)"
+            ),
             "caseworker_id: must not contain the NUL character",
         ),
         (
