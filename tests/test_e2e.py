@@ -301,3 +301,46 @@ async def test_three_department_case_from_receipt_to_survey(stack, product):
     )
     assert [o.letter_key for o in outbox if o.letter_key == "survey"] == ["survey"]
     assert [o.letter_key for o in outbox if o.letter_key == "decision"] == ["decision"]
+
+
+async def test_two_officers_assigning_at_once_on_20_cases_over_the_real_stack(stack, product):
+    """Issue 7's race, through real Temporal, Postgres and SMTP: 20 cases, two officers each
+    assigning at the same moment. Each case gets one caseworker and one contact letter, and no
+    company hears of a "new" caseworker it never met."""
+    settings, client, _ = product
+    tag = uuid.uuid4().hex[:6]
+    intakes = [
+        make_intake(
+            reference=f"RACE-{tag}-{n:02d}",
+            received_at=datetime.now(UTC),
+            contact={
+                "name": "Søren Ærø Østergård",
+                "email": f"race-{tag}-{n:02d}@firma.dk",
+                "phone": "98123456",
+            },
+        )
+        for n in range(20)
+    ]
+    await asyncio.gather(
+        *(case_api.start_case(client, i, settings.temporal_task_queue) for i in intakes)
+    )
+
+    async def both(reference: str):
+        return await asyncio.gather(
+            case_api.assign_caseworker(client, reference, "mkj"),
+            case_api.assign_caseworker(client, reference, "abr"),
+            return_exceptions=True,
+        )
+
+    outcomes = await asyncio.gather(*(both(i.reference) for i in intakes))
+    for pair in outcomes:
+        errors = [o for o in pair if isinstance(o, case_api.CaseError)]
+        assert len(errors) == 1 and "already has a process-responsible" in str(errors[0]), pair
+    for intake in intakes:
+        mails = await mails_to(stack.mail_dir, intake.contact.email, 2)
+        subjects = [m.subject for m in mails]
+        assert len(mails) == 2, subjects
+        assert subjects[0].startswith("Kvittering") and subjects[1].startswith("Jeres proces")
+    everything = [m for m in read_mails(stack.mail_dir) if f"race-{tag}" in " ".join(m.to)]
+    assert len(everything) == 40  # 20 receipts and 20 contact letters, nothing else
+    assert not [m for m in everything if "ny procesansvarlig" in m.subject.lower()]
