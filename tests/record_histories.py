@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 import case_api
 from domain import calendar
+from schemas.case import CaseStatus
 from tests.conftest import make_intake, register_search_attributes, sleep_until, start_time_skipping
 from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
@@ -141,6 +142,25 @@ async def _withdrawal_with_meeting_ahead(env: WorkflowEnvironment, queue: str) -
     return await life.handle.fetch_history()
 
 
+async def _racing_decision_and_withdrawal(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
+    """Core v2: a reassignment naming whom it replaces, then a decision and a withdrawal sent
+    at the same moment (one wins, the other is rejected)."""
+    life = Life(env, Fakes(env, roster=list(ROSTER)), queue)
+    await life.start()
+    await case_api.assign_caseworker(env.client, life.reference, "mkj")
+    await case_api.assign_caseworker(env.client, life.reference, "abr", replacing="mkj")
+    await case_api.report_material(env.client, life.reference, life.all_material())
+    await life.review("building")
+    await life.until_status(CaseStatus.awaiting_decision)
+    await asyncio.gather(
+        case_api.issue_decision(env.client, life.reference, "Godkendt."),
+        case_api.withdraw(env.client, life.reference, "Opgivet"),
+        return_exceptions=True,
+    )
+    await life.handle.result()
+    return await life.handle.fetch_history()
+
+
 SCENARIOS = {
     "contact_breach_then_late_assignment": _breach_then_late_assignment,
     "contact_assignment_and_reassignment": _assignment_and_reassignment,
@@ -151,6 +171,13 @@ SCENARIOS = {
     "review_fire_late_more_time": functools.partial(
         _three_departments_more_time, history_of="fire"
     ),
+    # Recorded with core v2 (issue 7): the scenarios above as new cases run them now.
+    "core_v2_contact_assignment_and_reassignment": _assignment_and_reassignment,
+    "core_v2_three_departments_more_time": _three_departments_more_time,
+    "core_v2_project_change_pre_dialogue_withdrawal": _project_change_withdrawal,
+    "core_v2_dismissal": _dismissal,
+    "core_v2_withdrawal_with_meeting_ahead": _withdrawal_with_meeting_ahead,
+    "core_v2_racing_decision_and_withdrawal": _racing_decision_and_withdrawal,
 }
 
 

@@ -48,3 +48,11 @@ async def test_fresh_history_replays(name: str):
     history = await record(name)
     result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def test_histories_cover_both_sides_of_the_core_v2_patch():
+    """Cases started before issue 7 (no `core-v2` marker) and after it both replay."""
+    marker = "ImNvcmUtdjIi"  # the patch id "core-v2", as the marker's JSON payload in base64
+    with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("core_v2_")}
+    assert len(with_marker) >= 6 and len(HISTORIES) - len(with_marker) >= 9
