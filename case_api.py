@@ -145,9 +145,7 @@ async def _update(handle: WorkflowHandle, update, arg, what: str, request_id: st
             pass  # the update may be running: ask again with the same id
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                raise CaseError(
-                    f"{what} rejected: there is no case or review {handle.id}."
-                ) from None
+                raise CaseError(f"{what} rejected: {await _why_not_found(handle)}") from None
             if err.status == RPCStatusCode.FAILED_PRECONDITION:
                 raise CaseError(
                     f"{what} rejected: {handle.id} is closed; nothing more can be done on it."
@@ -161,6 +159,16 @@ async def _update(handle: WorkflowHandle, update, arg, what: str, request_id: st
                 f"repeat the same command to see its result (request id {update_id})."
             )
         await asyncio.sleep(min(0.5 * 2**transient, 10.0))
+
+
+async def _why_not_found(handle: WorkflowHandle) -> str:
+    """An update finds no workflow: none was ever started, or it has finished."""
+    try:
+        description = await handle.describe()
+    except RPCError:
+        return f"there is no case or review {handle.id}."
+    status = description.status.name.lower() if description.status else "finished"
+    return f"{handle.id} is {status}; nothing more can be done on it."
 
 
 async def update_case(
@@ -341,6 +349,8 @@ async def current_round(client: Client, reference: str, department: str) -> int:
     """The department's open review round; a clear error, naming the phase, if there is none."""
     dept = department_of(department).value
     state = await get_state(client, reference)
+    if state.closing:
+        raise CaseError(_no_review_yet(reference, dept, state))
     if dept not in state.review_rounds:
         raise CaseError(
             f"Case {reference} does not involve {dept}; it involves "

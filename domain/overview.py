@@ -15,6 +15,8 @@ def review_status(state: CaseState) -> dict[str, str]:
         round_ = state.review_rounds.get(key, 1)
         if key in state.reviews:
             out[key] = state.reviews[key].outcome.value
+        elif state.closing_reason is not None:
+            out[key] = "ended with the case"
         elif f"{key}#{round_}" in state.failed_reviews:
             out[key] = f"FAILED (round {round_})"
         elif state.running_reviews.get(key) == round_:
@@ -56,14 +58,33 @@ def lines(state: CaseState) -> list[str]:
         ]
     if s.closing and not s.closing_reason:
         out.append(f"- **Closing:** {s.closing.value}")
+    meetings = [m for m in s.pre_dialogues if m.at or m.requested_at]
+    if meetings:
+        out.append(
+            "- **Pre-dialogue:** "
+            + ", ".join(
+                f"{m.topic.value} "
+                + (
+                    f"{m.at.astimezone(calendar.COPENHAGEN):%Y-%m-%d %H:%M}"
+                    + (" held" if m.held else " cancelled" if m.cancelled else "")
+                    if m.at
+                    else "requested, not booked"
+                )
+                for m in meetings
+            )
+        )
     if s.closing_reason:
-        out.append(f"- **Closed:** {s.closing_reason.value} · survey sent: {s.survey_sent}")
+        out.append(
+            f"- **Closed:** {s.closing_reason.value} · survey sent: "
+            f"{'yes' if s.survey_sent else 'no'}"
+        )
     if s.figures:
         f = s.figures
-        net = f"{f.net_processing_days:g}" if f.net_processing_days is not None else "–"
+        days = lambda v: f"{v:g}" if v is not None else "–"
         out.append(
-            f"- **Processing time (calendar days):** gross {f.gross_days:g} · net (KL) {net} · "
-            f"waiting {f.waiting_days:g} · working days from receipt {f.gross_working_days}"
+            f"- **Processing time (calendar days):** gross {days(f.gross_days)} · net (KL) "
+            f"{days(f.net_processing_days)} · waiting {days(f.waiting_days)} · working days "
+            f"from receipt {f.gross_working_days}"
         )
     out.append(f"- **Letters sent:** {', '.join(s.letters_sent) or 'none yet'}")
     if s.letters_pending:

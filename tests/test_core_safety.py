@@ -386,3 +386,20 @@ async def test_the_ui_summary_says_what_the_case_is_without_personal_data(core):
     assert summary == f"simple_construction · building · received {RECEIVED.date().isoformat()}"
     for personal in (life.intake.contact.name, life.intake.company.name, life.intake.company.cvr):
         assert personal not in summary
+
+
+async def test_rejections_say_what_is_missing_and_when_the_case_is_closed(core):
+    life = await new_case(core, case_type="industry_warehouse", departments=("building", "fire"))
+    await case_api.assign_caseworker(life.client, life.reference, "mkj")
+    with pytest.raises(case_api.CaseError) as early:
+        await case_api.issue_decision(life.client, life.reference, "For tidligt.")
+    assert "Reviews not in yet: building, fire" in str(early.value)
+    with pytest.raises(case_api.CaseError) as waiting:
+        await case_api.submit_review(
+            life.client, life.reference, "fire", outcome="approved", text="Ok."
+        )
+    assert "waiting for material" in str(waiting.value) and "fuldt oplyst" in str(waiting.value)
+    await case_api.withdraw(life.client, life.reference, "Opgivet")
+    with pytest.raises(case_api.CaseError) as closed:
+        await case_api.assign_caseworker(life.client, life.reference, "abr", replacing="mkj")
+    assert "is completed; nothing more can be done on it" in str(closed.value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -144,12 +144,7 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers, ReviewHandlers):
     async def _contacted_by(self, instant: datetime) -> bool:
         """Wait until a caseworker is assigned (or the case closes) or *instant* passes."""
         done = lambda: self.state.caseworker is not None or self.closing is not None
-        remaining = instant - workflow.now()
-        if remaining > timedelta(0):
-            try:
-                await workflow.wait_condition(done, timeout=remaining)
-            except TimeoutError:
-                pass
+        await self._until(instant, done)
         return done()
 
     async def _breach_contact_deadline(self) -> None:
@@ -453,7 +448,18 @@ class CaseWorkflow(MaterialHandlers, MeetingHandlers, ReviewHandlers):
     def validate_issue_decision(self, decision: IssueDecision | None = None) -> None:
         self._require(decision, "IssueDecision {grounds}")
         self._check_not_closing()
-        self._check(Action.issue_decision)
+        try:
+            self._check(Action.issue_decision)
+        except ApplicationError as err:
+            s = self.state
+            missing = [d.value for d in s.intake.departments if d.value not in s.reviews]
+            if not missing or s.caseworker is None:
+                raise
+            raise ApplicationError(
+                f"{err.message} Reviews not in yet: {', '.join(missing)}; the decision can be "
+                "issued when every department's review is in.",
+                type=err.type,
+            ) from None
 
     @workflow.update
     async def withdraw(self, request: Withdraw | None = None) -> CaseState:

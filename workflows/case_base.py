@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         DateChange,
     )
     from workflows.letters import refusal, send_letter
+    from workflows.timers import until
 
 DB_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -91,13 +92,7 @@ class CaseBase:
     # ------------------------------------------------------------- waiting
     async def _until(self, instant: datetime, interrupted) -> bool:
         """Wait until *instant* unless *interrupted()* becomes true first (returns True then)."""
-        remaining = instant - workflow.now()
-        if remaining > timedelta(0):
-            try:
-                await workflow.wait_condition(interrupted, timeout=remaining)
-            except TimeoutError:
-                return False
-        return interrupted()
+        return await until(instant, interrupted)
 
     async def _ready(self) -> None:
         """Wait for the case's setup and its receipt in the queue (its first second): updates

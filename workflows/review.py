@@ -10,7 +10,7 @@ coordinator gets an escalation, and the review shows `ReviewLate` in the Tempora
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.review import ReviewInput
     from workflows.letters import send_letter
+    from workflows.timers import until
 
 
 @workflow.defn(name="DepartmentReviewWorkflow")
@@ -73,14 +74,7 @@ class DepartmentReviewWorkflow:
 
     async def _interrupted_before(self, instant: datetime, version: int) -> bool:
         """Wait until *instant*; True if the review came in or the deadline moved first."""
-        interrupted = lambda: self.result is not None or self.version != version
-        remaining = instant - workflow.now()
-        if remaining > timedelta(0):
-            try:
-                await workflow.wait_condition(interrupted, timeout=remaining)
-            except TimeoutError:
-                return False
-        return interrupted()
+        return await until(instant, lambda: self.result is not None or self.version != version)
 
     async def _became_late(self) -> None:
         self.late = True
