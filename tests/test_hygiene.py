@@ -173,7 +173,11 @@ def test_workflow_code_is_deterministic(path: Path) -> None:
     "name",
     [
         "case.py",
-        "case_base.py",
+        "case_desk.py",
+        "case_contact.py",
+        "case_closing.py",
+        "timers.py",
+        "interceptors.py",
         "case_material.py",
         "case_meetings.py",
         "case_reviews.py",
@@ -245,7 +249,31 @@ class W:
     assert found == {"bad": ast.AsyncFunctionDef, "good": ast.FunctionDef}
 
 
-@pytest.mark.parametrize("name", ["case.py", "case_material.py", "case_meetings.py", "review.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "case_contact.py",
+        "case_material.py",
+        "case_meetings.py",
+        "case_reviews.py",
+        "case_closing.py",
+    ],
+)
+def test_component_validators_are_not_async(name: str) -> None:
+    """The workflow's validators hand over to its components' validate_* methods, which must
+    be plain functions too (an async one would return a coroutine and validate nothing)."""
+    tree = ast.parse((ROOT / "workflows" / name).read_text(encoding="utf-8"))
+    found = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("validate_")
+    ]
+    assert found, f"no validate_* methods in {name}"
+    assert all(isinstance(v, ast.FunctionDef) for v in found), [v.name for v in found]
+
+
+@pytest.mark.parametrize("name", ["case.py", "review.py"])
 def test_update_validators_are_not_async(name: str) -> None:
     tree = ast.parse((ROOT / "workflows" / name).read_text(encoding="utf-8"))
     validators = update_validators(tree)

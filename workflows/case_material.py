@@ -18,40 +18,45 @@ with workflow.unsafe.imports_passed_through():
         ProjectChange,
         ReportMaterial,
     )
-    from workflows.case_base import CaseBase
+    from workflows.case_desk import CaseDesk
 
 
-class MaterialHandlers(CaseBase):
+class Material:
     """Material against the checklist, "fuldt oplyst" and the clock; project changes."""
 
-    @workflow.update
+    def __init__(self, desk: CaseDesk) -> None:
+        self.desk = desk
+
+    @property
+    def state(self) -> CaseState:
+        return self.desk.state
+
     async def report_material(self, report: ReportMaterial | None = None) -> MaterialStatus:
         """Material received; the company is told what is still missing (or that it is complete)."""
-        self._require(report, "ReportMaterial {codes}")
+        self.desk.require(report, "ReportMaterial {codes}")
         assert report is not None
         s = self.state
         new = [c for c in dict.fromkeys(report.codes) if c not in s.received_material]
         s.received_material.extend(new)
-        await self._record("material_received", codes=",".join(new) or None)
-        if s.complete_at is None and not self._missing():
+        await self.desk.record("material_received", codes=",".join(new) or None)
+        if s.complete_at is None and not self.desk.missing():
             s.complete_at = workflow.now()
         if s.contacted_at is not None:
-            if not self._missing() and s.status == CaseStatus.awaiting_material:
+            if not self.desk.missing() and s.status == CaseStatus.awaiting_material:
                 await self._became_complete()
-            await self._send(
+            await self.desk.send(
                 LetterKind.material_status,
-                self._letter_key("material-status"),
+                self.desk.letter_key("material-status"),
                 [s.intake.contact.email],
                 received_material=[m for m in s.required_material if m.code in new],
             )
         return self._material_status()
 
-    @report_material.validator
     def validate_report_material(self, report: ReportMaterial | None = None) -> None:
-        self._require(report, "ReportMaterial {codes}")
+        self.desk.require(report, "ReportMaterial {codes}")
         assert report is not None
-        self._check_not_closing()
-        self._check(Action.report_material)
+        self.desk.check_not_closing()
+        self.desk.check(Action.report_material)
         unknown = material.unknown_codes(self.state.required_material, report.codes)
         if unknown:
             raise ApplicationError(
@@ -62,16 +67,16 @@ class MaterialHandlers(CaseBase):
 
     async def _became_complete(self) -> None:
         """'Fuldt oplyst': the KL clock starts (or restarts); the agreed date follows."""
-        assert self.setup is not None
+        assert self.desk.setup is not None
         s, now = self.state, workflow.now()
         if not s.clock:
             s.complete_at = s.complete_at or now
             s.clock = clock.start(s.clock, now, "fuldt oplyst")
             assert s.estimate is not None
-            fresh = self._estimate(calendar.local_date(now))
-            if fresh.decision_date > self._agreed():
+            fresh = self.desk.estimate(calendar.local_date(now))
+            if fresh.decision_date > self.desk.agreed():
                 s.estimate = fresh
-                await self._change_agreed_date(
+                await self.desk.change_agreed_date(
                     fresh.decision_date,
                     reasons.material_complete(calendar.local_date(now), fresh.processing_days),
                 )
@@ -79,33 +84,35 @@ class MaterialHandlers(CaseBase):
             stopped_on = calendar.local_date(s.clock[-1].at)
             s.clock = clock.restart(s.clock, now, "materiale modtaget")
             moved, waited = estimate.after_waiting(
-                self._agreed(), stopped_on, calendar.local_date(now), self.setup.closing_days
+                self.desk.agreed(),
+                stopped_on,
+                calendar.local_date(now),
+                self.desk.setup.closing_days,
             )
             if waited:
-                await self._change_agreed_date(moved, reasons.waited_for_material(waited))
+                await self.desk.change_agreed_date(moved, reasons.waited_for_material(waited))
         s.waiting_since, s.dismissal_warning_sent, s.dismissal_date = None, False, None
-        await self._record("case_complete")
-        await self._set_status(CaseStatus.in_review)
+        await self.desk.record("case_complete")
+        await self.desk.set_status(CaseStatus.in_review)
 
     def _material_status(self) -> MaterialStatus:
         s = self.state
         return MaterialStatus(
             received=[m for m in s.required_material if m.code in s.received_material],
-            missing=self._missing(),
-            complete=not self._missing(),
+            missing=self.desk.missing(),
+            complete=not self.desk.missing(),
         )
 
-    @workflow.update
     async def report_project_change(self, change: ProjectChange | None = None) -> CaseState:
         """A project change: material again, re-opened reviews, and maybe a later date."""
-        self._require(change, "ProjectChange {description, departments, new_material}")
+        self.desk.require(change, "ProjectChange {description, departments, new_material}")
         assert change is not None
         if not self.state.receipt_sent:
-            await self._ready()
-        assert self.setup is not None
+            await self.desk.ready()
+        assert self.desk.setup is not None
         s, now = self.state, workflow.now()
         s.project_changes += 1
-        await self._record(
+        await self.desk.record(
             "project_changed",
             departments=",".join(d.value for d in change.departments),
             new_material=",".join(change.new_material) or None,
@@ -116,7 +123,7 @@ class MaterialHandlers(CaseBase):
                 del s.reviews[department.value]
                 s.review_rounds[department.value] += 1
                 reopened = True
-                await self._record(
+                await self.desk.record(
                     "review_reopened",
                     department=department.value,
                     round=s.review_rounds[department.value],
@@ -127,10 +134,10 @@ class MaterialHandlers(CaseBase):
             moved = estimate.after_reopening(
                 s.agreed_date,
                 calendar.local_date(now),
-                self.setup.reopen_working_days,
-                self.setup.closing_days,
+                self.desk.setup.reopen_working_days,
+                self.desk.setup.closing_days,
             )
-            await self._change_agreed_date(moved, reasons.project_change(change.description))
+            await self.desk.change_agreed_date(moved, reasons.project_change(change.description))
         if change.new_material:
             s.received_material = [c for c in s.received_material if c not in change.new_material]
             if not s.clock:
@@ -139,23 +146,22 @@ class MaterialHandlers(CaseBase):
                 if clock.is_running(s.clock):
                     s.clock = clock.stop(s.clock, now, "afventer materiale efter projektændring")
                 s.waiting_since = now
-                await self._set_status(CaseStatus.awaiting_material)
+                await self.desk.set_status(CaseStatus.awaiting_material)
             if s.contacted_at is not None:
-                await self._send(
+                await self.desk.send(
                     LetterKind.material_status,
-                    self._letter_key("material-status"),
+                    self.desk.letter_key("material-status"),
                     [s.intake.contact.email],
                 )
         elif reopened and s.status == CaseStatus.awaiting_decision:
-            await self._set_status(CaseStatus.in_review)
+            await self.desk.set_status(CaseStatus.in_review)
         return s
 
-    @report_project_change.validator
     def validate_report_project_change(self, change: ProjectChange | None = None) -> None:
-        self._require(change, "ProjectChange {description, departments, new_material}")
+        self.desk.require(change, "ProjectChange {description, departments, new_material}")
         assert change is not None
-        self._check_not_closing()
-        self._check(Action.report_project_change)
+        self.desk.check_not_closing()
+        self.desk.check(Action.report_project_change)
         foreign = [d.value for d in change.departments if d not in self.state.intake.departments]
         if foreign:
             raise ApplicationError(

@@ -23,36 +23,40 @@ with workflow.unsafe.imports_passed_through():
         PreDialogueTopic,
         RequestPreDialogue,
     )
-    from workflows.case_base import CaseBase
+    from workflows.case_desk import CaseDesk
 
 PRE_DIALOGUE_REMINDER_TIME = time(9, 0)
 
 
-class MeetingHandlers(CaseBase):
+class Meetings:
     """Pre-dialogue: requested by the company, booked by the caseworker, confirmed, reminded,
     moved or cancelled with notice. Sustainability levels 1-3, with the NBE offer at level 3."""
 
-    @workflow.update
+    def __init__(self, desk: CaseDesk) -> None:
+        self.desk = desk
+
+    @property
+    def state(self) -> CaseState:
+        return self.desk.state
+
     async def request_pre_dialogue(self, request: RequestPreDialogue | None = None) -> PreDialogue:
-        self._require(request, "RequestPreDialogue {topic, note}")
+        self.desk.require(request, "RequestPreDialogue {topic, note}")
         assert request is not None
         meeting = self._pre_dialogue(request.topic, create=True)
         meeting.requested_at = meeting.requested_at or workflow.now()
-        await self._record("pre_dialogue_requested", topic=request.topic.value)
+        await self.desk.record("pre_dialogue_requested", topic=request.topic.value)
         return meeting
 
-    @request_pre_dialogue.validator
     def validate_request_pre_dialogue(self, request: RequestPreDialogue | None = None) -> None:
-        self._require(request, "RequestPreDialogue {topic, note}")
+        self.desk.require(request, "RequestPreDialogue {topic, note}")
         assert request is not None
-        self._check_not_closing()
-        self._check(Action.request_pre_dialogue)
+        self.desk.check_not_closing()
+        self.desk.check(Action.request_pre_dialogue)
         self._check_topic(request.topic)
 
-    @workflow.update
     async def book_pre_dialogue(self, booking: BookPreDialogue | None = None) -> PreDialogue:
         """The caseworker books (or moves) the meeting; both sides get a confirmation."""
-        self._require(booking, "BookPreDialogue {topic, at, place or video_link}")
+        self.desk.require(booking, "BookPreDialogue {topic, at, place or video_link}")
         assert booking is not None
         assert self.state.caseworker is not None
         meeting = self._pre_dialogue(booking.topic, create=True)
@@ -61,13 +65,13 @@ class MeetingHandlers(CaseBase):
         meeting.video_link = str(booking.video_link) if booking.video_link else None
         meeting.bookings += 1
         meeting.cancelled = False
-        await self._record(
+        await self.desk.record(
             "pre_dialogue_booked",
             topic=booking.topic.value,
             at=booking.at.isoformat(),
             bookings=meeting.bookings,
         )
-        await self._send(
+        await self.desk.send(
             LetterKind.pre_dialogue_booked,
             f"pre-dialogue-{booking.topic.value}-booked-{meeting.bookings}",
             [self.state.intake.contact.email, self.state.caseworker.email],
@@ -75,12 +79,11 @@ class MeetingHandlers(CaseBase):
         )
         return meeting
 
-    @book_pre_dialogue.validator
     def validate_book_pre_dialogue(self, booking: BookPreDialogue | None = None) -> None:
-        self._require(booking, "BookPreDialogue {topic, at, place or video_link}")
+        self.desk.require(booking, "BookPreDialogue {topic, at, place or video_link}")
         assert booking is not None
-        self._check_not_closing()
-        self._check(Action.book_pre_dialogue)
+        self.desk.check_not_closing()
+        self.desk.check(Action.book_pre_dialogue)
         self._check_topic(booking.topic)
         if self.state.caseworker is None:
             raise ApplicationError(
@@ -98,15 +101,14 @@ class MeetingHandlers(CaseBase):
         except SanityError as err:
             raise ApplicationError(str(err), type="InvalidTime") from None
 
-    @workflow.update
     async def cancel_pre_dialogue(self, request: CancelPreDialogue | None = None) -> PreDialogue:
-        self._require(request, "CancelPreDialogue {topic, reason}")
+        self.desk.require(request, "CancelPreDialogue {topic, reason}")
         assert request is not None
         assert self.state.caseworker is not None
         meeting = self._pre_dialogue(request.topic)
         meeting.cancelled = True
-        await self._record("pre_dialogue_cancelled", topic=request.topic.value)
-        await self._send(
+        await self.desk.record("pre_dialogue_cancelled", topic=request.topic.value)
+        await self.desk.send(
             LetterKind.pre_dialogue_cancelled,
             f"pre-dialogue-{request.topic.value}-cancelled-{meeting.bookings}",
             [self.state.intake.contact.email, self.state.caseworker.email],
@@ -115,7 +117,7 @@ class MeetingHandlers(CaseBase):
         )
         return meeting
 
-    async def _cancel_future_meetings(self, reason: str) -> None:
+    async def cancel_future_meetings(self, reason: str) -> None:
         if self.state.caseworker is None:
             return  # no caseworker, so nothing can have been booked
         for meeting in self.state.pre_dialogues:
@@ -125,8 +127,8 @@ class MeetingHandlers(CaseBase):
                 and not (meeting.cancelled or meeting.held)
             ):
                 meeting.cancelled = True
-                await self._record("pre_dialogue_cancelled", topic=meeting.topic.value)
-                await self._send(
+                await self.desk.record("pre_dialogue_cancelled", topic=meeting.topic.value)
+                await self.desk.send(
                     LetterKind.pre_dialogue_cancelled,
                     f"pre-dialogue-{meeting.topic.value}-cancelled-{meeting.bookings}",
                     [self.state.intake.contact.email, self.state.caseworker.email],
@@ -134,29 +136,26 @@ class MeetingHandlers(CaseBase):
                     cancel_reason=reason,
                 )
 
-    @cancel_pre_dialogue.validator
     def validate_cancel_pre_dialogue(self, request: CancelPreDialogue | None = None) -> None:
-        self._require(request, "CancelPreDialogue {topic, reason}")
+        self.desk.require(request, "CancelPreDialogue {topic, reason}")
         assert request is not None
-        self._check_not_closing()
-        self._check(Action.cancel_pre_dialogue)
+        self.desk.check_not_closing()
+        self.desk.check(Action.cancel_pre_dialogue)
         self._check_booked(request.topic)
 
-    @workflow.update
     async def record_pre_dialogue_held(self, held: PreDialogueHeld | None = None) -> PreDialogue:
-        self._require(held, "PreDialogueHeld {topic}")
+        self.desk.require(held, "PreDialogueHeld {topic}")
         assert held is not None
         meeting = self._pre_dialogue(held.topic)
         meeting.held = True
-        await self._record("pre_dialogue_held", topic=held.topic.value)
+        await self.desk.record("pre_dialogue_held", topic=held.topic.value)
         return meeting
 
-    @record_pre_dialogue_held.validator
     def validate_record_pre_dialogue_held(self, held: PreDialogueHeld | None = None) -> None:
-        self._require(held, "PreDialogueHeld {topic}")
+        self.desk.require(held, "PreDialogueHeld {topic}")
         assert held is not None
-        self._check_not_closing()
-        self._check(Action.record_pre_dialogue_held)
+        self.desk.check_not_closing()
+        self.desk.check(Action.record_pre_dialogue_held)
         self._check_booked(held.topic)
 
     def _pre_dialogue(self, topic: PreDialogueTopic, create: bool = False) -> PreDialogue:
@@ -192,9 +191,9 @@ class MeetingHandlers(CaseBase):
             if m.bookings  # a meeting only requested has nothing to remind of
         )
 
-    async def _pre_dialogue_reminders(self) -> None:
+    async def send_reminders(self) -> None:
         """The company's reminder at 09:00 the working day before each booked meeting."""
-        assert self.setup is not None
+        assert self.desk.setup is not None
         while True:
             due = [
                 (self._pre_dialogue_reminder_at(m), m)
@@ -207,11 +206,11 @@ class MeetingHandlers(CaseBase):
                 await workflow.wait_condition(changed)
                 continue
             at, meeting = min(due, key=lambda pair: pair[0])
-            if await self._until(at, changed):
+            if await self.desk.until(at, changed):
                 continue
             meeting.reminded_booking = meeting.bookings
             if meeting.at and meeting.at > workflow.now():
-                await self._send(
+                await self.desk.send(
                     LetterKind.pre_dialogue_reminder,
                     f"pre-dialogue-{meeting.topic.value}-reminder-{meeting.bookings}",
                     [self.state.intake.contact.email],
@@ -219,55 +218,51 @@ class MeetingHandlers(CaseBase):
                 )
 
     def _pre_dialogue_reminder_at(self, meeting: PreDialogue) -> datetime:
-        assert self.setup is not None and meeting.at is not None
+        assert self.desk.setup is not None and meeting.at is not None
         day = calendar.add_working_days(
-            calendar.local_date(meeting.at), -1, self.setup.closing_days
+            calendar.local_date(meeting.at), -1, self.desk.setup.closing_days
         )
         return datetime.combine(day, PRE_DIALOGUE_REMINDER_TIME, tzinfo=calendar.COPENHAGEN)
 
-    @workflow.update
     async def change_sustainability_level(
         self, change: ChangeSustainabilityLevel | None = None
     ) -> CaseState:
-        self._require(change, "ChangeSustainabilityLevel {level}")
+        self.desk.require(change, "ChangeSustainabilityLevel {level}")
         assert change is not None
         old = self.state.sustainability_level
         self.state.sustainability_level = change.level
-        await self._record("sustainability_level_changed", old=old, new=change.level)
+        await self.desk.record("sustainability_level_changed", old=old, new=change.level)
         if change.level >= 3 and self.state.contacted_at is not None:
-            await self._offer_nbe()
+            await self.offer_nbe()
         return self.state
 
-    @change_sustainability_level.validator
     def validate_change_sustainability_level(
         self, change: ChangeSustainabilityLevel | None = None
     ) -> None:
-        self._require(change, "ChangeSustainabilityLevel {level}")
+        self.desk.require(change, "ChangeSustainabilityLevel {level}")
         assert change is not None
-        self._check_not_closing()
-        self._check(Action.change_sustainability_level)
+        self.desk.check_not_closing()
+        self.desk.check(Action.change_sustainability_level)
 
-    async def _offer_nbe(self) -> None:
+    async def offer_nbe(self) -> None:
         """Level 3: the offer of membership in NBE, once."""
         if self.state.nbe_offer_sent:
             return
         self.state.nbe_offer_sent = True
-        await self._send(LetterKind.nbe_offer, "nbe-offer", [self.state.intake.contact.email])
+        await self.desk.send(LetterKind.nbe_offer, "nbe-offer", [self.state.intake.contact.email])
 
-    @workflow.update
     async def answer_nbe_offer(self, answer: AnswerNbeOffer | None = None) -> CaseState:
-        self._require(answer, "AnswerNbeOffer {accepted}")
+        self.desk.require(answer, "AnswerNbeOffer {accepted}")
         assert answer is not None
         self.state.nbe_accepted = answer.accepted
-        await self._record("nbe_offer_answered", accepted=answer.accepted)
+        await self.desk.record("nbe_offer_answered", accepted=answer.accepted)
         return self.state
 
-    @answer_nbe_offer.validator
     def validate_answer_nbe_offer(self, answer: AnswerNbeOffer | None = None) -> None:
-        self._require(answer, "AnswerNbeOffer {accepted}")
+        self.desk.require(answer, "AnswerNbeOffer {accepted}")
         assert answer is not None
-        self._check_not_closing()
-        self._check(Action.answer_nbe_offer)
+        self.desk.check_not_closing()
+        self.desk.check(Action.answer_nbe_offer)
         if not self.state.nbe_offer_sent:
             raise ApplicationError(
                 "No NBE offer has been sent in this case (sustainability level 3 sends it).",

@@ -18,13 +18,21 @@ with workflow.unsafe.imports_passed_through():
     from schemas.letters import LetterKind
     from schemas.life import MoreTimeRequested, NewReviewDeadline, ReviewLate
     from schemas.review import ReviewInput, review_workflow_id
-    from workflows.case_base import CaseBase
+    from workflows.case_desk import CaseDesk
     from workflows.review import DepartmentReviewWorkflow
 
 
-class ReviewHandlers(CaseBase):
-    children: dict[Department, workflow.ChildWorkflowHandle]
-    tasks: list[asyncio.Task]
+class Reviews:
+    """One child workflow per department and round; the dates they depend on stay here."""
+
+    def __init__(self, desk: CaseDesk) -> None:
+        self.desk = desk
+        self.children: dict[Department, workflow.ChildWorkflowHandle] = {}
+        self.tasks: list[asyncio.Task] = []  # the event loop holds tasks only weakly
+
+    @property
+    def state(self) -> CaseState:
+        return self.desk.state
 
     # ------------------------------------------------------------ derived
     def _reviews_to_start(self) -> list[Department]:
@@ -50,24 +58,24 @@ class ReviewHandlers(CaseBase):
         )
 
     # --------------------------------------------------------------- run
-    async def _run_reviews(self) -> None:
+    async def run(self) -> None:
         """Start a review per department that has none, until every review is in."""
         s = self.state
-        while s.status == CaseStatus.in_review and self.closing is None:
+        while s.status == CaseStatus.in_review and self.desk.closing is None:
             for department in self._reviews_to_start():
                 s.running_reviews[department.value] = s.review_rounds[department.value]
                 self.tasks.append(
                     asyncio.create_task(self._review(department, s.review_rounds[department.value]))
                 )
             if self._all_reviews_in():
-                await self._set_status(CaseStatus.awaiting_decision)
-                await self._record("reviews_complete")
+                await self.desk.set_status(CaseStatus.awaiting_decision)
+                await self.desk.record("reviews_complete")
                 return
-            if not self.v2:
+            if not self.desk.v2:
                 seen = s.legacy_review_changes
                 await workflow.wait_condition(
                     lambda seen=seen: (
-                        self.closing is not None
+                        self.desk.closing is not None
                         or s.status != CaseStatus.in_review
                         or s.legacy_review_changes != seen
                     )
@@ -75,7 +83,7 @@ class ReviewHandlers(CaseBase):
                 continue
             await workflow.wait_condition(
                 lambda: (
-                    self.closing is not None
+                    self.desk.closing is not None
                     or s.status != CaseStatus.in_review
                     or self._all_reviews_in()
                     or bool(self._reviews_to_start())
@@ -84,10 +92,12 @@ class ReviewHandlers(CaseBase):
 
     async def _review(self, department: Department, round_: int) -> None:
         """One department's review as a child workflow; its result joins the case."""
-        assert self.setup is not None and self.state.caseworker is not None
+        assert self.desk.setup is not None and self.state.caseworker is not None
         officer = self._officer_for(department)
         deadline_day = estimate.review_deadline(
-            self._agreed(), self.setup.review_working_days_before, self.setup.closing_days
+            self.desk.agreed(),
+            self.desk.setup.review_working_days_before,
+            self.desk.setup.closing_days,
         )
         deadline = calendar.end_of_day(deadline_day)
         self.state.review_deadlines[department.value] = deadline
@@ -101,28 +111,28 @@ class ReviewHandlers(CaseBase):
                 officer_email=officer.email,
                 coordinator_email=self.state.caseworker.email,
                 review_deadline=deadline,
-                reminder_at=self._reminder_before(deadline_day),
-                facts=self._facts(),
+                reminder_at=self.desk.reminder_before(deadline_day),
+                facts=self.desk.facts(),
             ),
             id=review_workflow_id(self.state.case_id, department, round_),
         )
         self.children[department] = handle
-        await self._record(
+        await self.desk.record(
             "review_started", department=department.value, round=round_, officer_id=officer.id
         )
         try:
             result = await handle
         except ChildWorkflowError as err:
-            if self.closing is not None:
+            if self.desk.closing is not None:
                 return  # cancelled because the case closed
             await self._review_failed(department, round_, err)
             return
         except asyncio.CancelledError:
             return
-        if self.state.review_rounds[department.value] == round_ and self.closing is None:
+        if self.state.review_rounds[department.value] == round_ and self.desk.closing is None:
             self.state.reviews[department.value] = result
             self.state.legacy_review_changes += 1
-            await self._record(
+            await self.desk.record(
                 "review_submitted",
                 department=department.value,
                 round=round_,
@@ -132,7 +142,7 @@ class ReviewHandlers(CaseBase):
 
     def _officer_for(self, department: Department) -> Caseworker:
         """The department's officer: the first caseworker of that department in the roster."""
-        for caseworker in self._roster().values():
+        for caseworker in self.desk.roster().values():
             if department in caseworker.departments:
                 return caseworker
         assert self.state.caseworker is not None
@@ -146,13 +156,13 @@ class ReviewHandlers(CaseBase):
         s, key = self.state, f"{department.value}#{round_}"
         how = "terminated" if isinstance(err.cause, TerminatedError) else "failed"
         s.failed_reviews.append(key)
-        self._needs_attention(
+        self.desk.needs_attention(
             f"review {key} {how}: restart it with restart_review "
             f"(starter.py restart-review {s.intake.reference} {department.value})"
         )
-        await self._record("review_failed", department=department.value, round=round_, how=how)
+        await self.desk.record("review_failed", department=department.value, round=round_, how=how)
         assert s.caseworker is not None
-        await self._send(
+        await self.desk.send(
             LetterKind.review_failed,
             f"review-{department.value}-{round_}-failed",
             [s.caseworker.email],
@@ -160,10 +170,9 @@ class ReviewHandlers(CaseBase):
         )
 
     # ------------------------------------------------------ restart a review
-    @workflow.update
     async def restart_review(self, request: RestartReview | None = None) -> CaseState:
         """Start a failed or terminated review again, as the department's next round."""
-        self._require(request, "RestartReview {department}")
+        self.desk.require(request, "RestartReview {department}")
         assert request is not None
         self._check_restart(request)
         s, key = self.state, request.department.value
@@ -172,18 +181,17 @@ class ReviewHandlers(CaseBase):
         s.attention = [a for a in s.attention if not a.startswith(f"review {key}#")]
         if not s.attention:
             workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(False)])
-        await self._record("review_restarted", department=key, round=s.review_rounds[key])
+        await self.desk.record("review_restarted", department=key, round=s.review_rounds[key])
         return s
 
-    @restart_review.validator
     def validate_restart_review(self, request: RestartReview | None = None) -> None:
-        self._require(request, "RestartReview {department}")
+        self.desk.require(request, "RestartReview {department}")
         assert request is not None
         self._check_restart(request)
 
     def _check_restart(self, request: RestartReview) -> None:
-        self._check_not_closing()
-        self._check(Action.restart_review)
+        self.desk.check_not_closing()
+        self.desk.check(Action.restart_review)
         s, key = self.state, request.department.value
         self._check_department(request.department)
         if f"{key}#{s.review_rounds[key]}" not in s.failed_reviews:
@@ -203,13 +211,12 @@ class ReviewHandlers(CaseBase):
             )
 
     # ---------------------------------------------------------- more time
-    @workflow.update
     async def request_more_time(
         self, request: RequestReviewTime | None = None
     ) -> NewReviewDeadline:
         """A department's officer asks the case for more time: the case moves the review's
         deadline and the agreed date, tells the company why, and tells the review."""
-        self._require(request, "RequestReviewTime {department, working_days, reason}")
+        self.desk.require(request, "RequestReviewTime {department, working_days, reason}")
         assert request is not None
         self._check_more_time(request)
         department = request.department
@@ -220,14 +227,13 @@ class ReviewHandlers(CaseBase):
             request.reason,
         )
 
-    @request_more_time.validator
     def validate_request_more_time(self, request: RequestReviewTime | None = None) -> None:
-        self._require(request, "RequestReviewTime {department, working_days, reason}")
+        self.desk.require(request, "RequestReviewTime {department, working_days, reason}")
         assert request is not None
         self._check_more_time(request)
 
     def _check_more_time(self, request: RequestReviewTime) -> None:
-        self._check_not_closing()
+        self.desk.check_not_closing()
         self._check_department(request.department)
         s, key = self.state, request.department.value
         if key in s.reviews:
@@ -238,7 +244,7 @@ class ReviewHandlers(CaseBase):
                 "A project change re-opens it.",
                 type="ReviewAlreadySubmitted",
             )
-        self._check(Action.request_more_time)
+        self.desk.check(Action.request_more_time)
         if not self._review_open(request.department) or request.department not in self.children:
             raise ApplicationError(
                 f"The {key} review is not running (the case is "
@@ -249,41 +255,39 @@ class ReviewHandlers(CaseBase):
     async def _grant_more_time(
         self, department: Department, round_: int, working_days: int, reason: str
     ) -> NewReviewDeadline:
-        assert self.setup is not None
-        s, closing_days = self.state, self.setup.closing_days
+        assert self.desk.setup is not None
+        s, closing_days = self.state, self.desk.setup.closing_days
         old_deadline = calendar.local_date(s.review_deadlines[department.value])
         new_deadline = calendar.add_working_days(old_deadline, working_days, closing_days)
         s.review_deadlines[department.value] = calendar.end_of_day(new_deadline)
-        await self._record(
+        await self.desk.record(
             "more_time_granted",
             department=department.value,
             working_days=working_days,
             reason=reason,
         )
-        await self._change_agreed_date(
-            estimate.move_date(self._agreed(), working_days, closing_days),
+        await self.desk.change_agreed_date(
+            estimate.move_date(self.desk.agreed(), working_days, closing_days),
             reasons.more_time(department, reason, working_days),
         )
         moved = NewReviewDeadline(
             review_deadline=s.review_deadlines[department.value],
-            reminder_at=self._reminder_before(new_deadline),
+            reminder_at=self.desk.reminder_before(new_deadline),
         )
         await self.children[department].signal(DepartmentReviewWorkflow.new_review_deadline, moved)
         return moved
 
-    @workflow.signal
     async def more_time_requested(self, request: MoreTimeRequested) -> None:
         """Kept for reviews started before issue 7, which asked their case by signal."""
         department = request.department
-        if self.closing is not None or self.state.running_reviews.get(department.value) != (
+        if self.desk.closing is not None or self.state.running_reviews.get(department.value) != (
             request.round
         ):
             return
         await self._grant_more_time(department, request.round, request.working_days, request.reason)
 
-    @workflow.signal
     async def review_late(self, late: ReviewLate) -> None:
         """From a department's review: its deadline passed. Counted, and visible in the UI."""
         self.state.late_reviews.append(f"{late.department.value}#{late.round}")
         workflow.upsert_search_attributes([sa.REVIEW_LATE.value_set(True)])
-        await self._record("review_late", department=late.department.value, round=late.round)
+        await self.desk.record("review_late", department=late.department.value, round=late.round)

@@ -1,8 +1,11 @@
-"""What the case workflow's parts share: its state, the projection and audit trail, letters,
-the agreed date, phase checks and the operator's view. Not a workflow itself.
+"""The case's desk: its one state model and the narrow interface its components work through.
 
-All of the case's state lives in one model, `self.state` (`schemas.case.CaseState`); only the
-child handles, the running tasks and the queue of letters still to send are kept beside it.
+All of the case's state lives in one model, `desk.state` (`schemas.case.CaseState`); only the
+setup read at start, the child handles, the running tasks and the queue of letters still to
+send are kept beside it. The components of the case (first contact, material, meetings,
+reviews, closing) each receive the desk and act through it: record (the projection and one
+audit event), send (a letter, in order), set the status, move the agreed date, wait for a
+time, claim the closing. None of them reaches into another's attributes.
 """
 
 from __future__ import annotations
@@ -41,14 +44,19 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 # Every case started from issue 7 on carries this marker: letters go out from one ordered
 # queue, the contact deadline runs from receipt, the input is checked against the clock.
 CORE_V2_PATCH = "core-v2"
+# Cases started before issue 4 replay without this marker and keep their old behaviour.
+LIFE_PATCH = "case-life-v1"
+# A meeting still ahead when the case closes is cancelled, and the company told.
+CLOSE_CANCELS_MEETINGS_PATCH = "close-cancels-meetings"
 
 
-class CaseBase:
-    """Shared state and helpers of `CaseWorkflow` and its handler groups."""
+class CaseDesk:
+    """The case's state and the interface its components record, send and wait through."""
 
-    setup: CaseSetup | None
-    state: CaseState
-    outbox: deque[tuple[LetterKind, str, list[str], LetterFacts]]
+    def __init__(self, state: CaseState) -> None:
+        self.state = state
+        self.setup: CaseSetup | None = None  # read by an activity in the case's first second
+        self.outbox: deque[tuple[LetterKind, str, list[str], LetterFacts]] = deque()
 
     @property
     def v2(self) -> bool:
@@ -64,17 +72,17 @@ class CaseBase:
             return None
         return s.closing
 
-    def _claim_closing(self, reason: ClosingReason, note: str = "") -> None:
+    def claim_closing(self, reason: ClosingReason, note: str = "") -> None:
         """The first decision, withdrawal or dismissal to be accepted closes the way in."""
         if self.state.closing is not None:
-            raise self._closing_error()
+            raise self.closing_error()
         self.state.closing, self.state.closing_note = reason, note
 
-    def _check_not_closing(self) -> None:
+    def check_not_closing(self) -> None:
         if self.state.closing is not None:
-            raise self._closing_error()
+            raise self.closing_error()
 
-    def _closing_error(self) -> ApplicationError:
+    def closing_error(self) -> ApplicationError:
         how = {
             ClosingReason.decided: "the decision has been issued",
             ClosingReason.withdrawn: "the company has withdrawn it",
@@ -90,24 +98,24 @@ class CaseBase:
         )
 
     # ------------------------------------------------------------- waiting
-    async def _until(self, instant: datetime, interrupted) -> bool:
+    async def until(self, instant: datetime, interrupted) -> bool:
         """Wait until *instant* unless *interrupted()* becomes true first (returns True then)."""
         return await until(instant, interrupted)
 
-    async def _ready(self) -> None:
+    async def ready(self) -> None:
         """Wait for the case's setup and its receipt in the queue (its first second): updates
         wait here, not the caller, and no letter can overtake the receipt."""
         await workflow.wait_condition(lambda: self.setup is not None and self.state.receipt_sent)
 
     # -------------------------------------------------------------- checks
-    def _check(self, action: Action) -> None:
+    def check(self, action: Action) -> None:
         try:
             check_allowed(action, self.state.status)
         except PhaseError as err:
             raise ApplicationError(str(err), type="NotAllowedInPhase") from None
 
     @staticmethod
-    def _require(argument: Any, what: str) -> None:
+    def require(argument: Any, what: str) -> None:
         """An update sent without its argument (e.g. from the Temporal CLI) is rejected by
         name; a malformed one never gets here (schemas/converter.py), nor two arguments
         (workflows/interceptors.py)."""
@@ -122,23 +130,23 @@ class CaseBase:
                 f"The update's argument is not {what}.", type="InvalidInput", non_retryable=True
             )
 
-    def _roster(self) -> dict[str, Caseworker]:
+    def roster(self) -> dict[str, Caseworker]:
         assert self.setup is not None
         return {c.id: c for c in self.setup.caseworkers if c.active}
 
     # --------------------------------------------------- records and status
-    async def _set_status(self, status: CaseStatus) -> None:
+    async def set_status(self, status: CaseStatus) -> None:
         self.state.status = status
         workflow.upsert_search_attributes([sa.CASE_STATUS.value_set(status.value)])
-        await self._record("status_changed", status=status.value)
+        await self.record("status_changed", status=status.value)
 
-    def _letter_key(self, kind: str) -> str:
+    def letter_key(self, kind: str) -> str:
         """A fresh key for a letter kind that can be sent several times (material-status-2)."""
         counts = self.state.letter_counts
         counts[kind] = counts.get(kind, 0) + 1
         return f"{kind}-{counts[kind]}"
 
-    async def _record(self, kind: str, **data: str | int | bool | None) -> None:
+    async def record(self, kind: str, **data: str | int | bool | None) -> None:
         """Write the projection and one audit event (idempotent, one transaction).
 
         A record Postgres refuses for good does not stop the case: it is shown to operators
@@ -152,7 +160,7 @@ class CaseBase:
             at=workflow.now(),
             data=data,
         )
-        self._show()
+        self.show()
         try:
             await workflow.execute_activity_method(
                 RecordActivities.record_case,
@@ -164,16 +172,16 @@ class CaseBase:
             refused = refusal(err)
             if refused is None:
                 raise
-            self._needs_attention(f"record {kind} refused: {refused}")
+            self.needs_attention(f"record {kind} refused: {refused}")
 
-    def _needs_attention(self, why: str) -> None:
+    def needs_attention(self, why: str) -> None:
         self.state.attention.append(why[:300])
         workflow.upsert_search_attributes([sa.NEEDS_ATTENTION.value_set(True)])
         workflow.logger.warning("case needs attention", extra={"case_id": self.state.case_id})
-        self._show()
+        self.show()
 
     # --------------------------------------------------------------- letters
-    def _facts(self, previous: Caseworker | None = None, **extra) -> LetterFacts:
+    def facts(self, previous: Caseworker | None = None, **extra) -> LetterFacts:
         assert self.setup is not None
         s = self.state
         facts = LetterFacts.of_case(
@@ -186,7 +194,7 @@ class CaseBase:
         return facts.model_copy(
             update={
                 "sustainability_level": s.sustainability_level,
-                "missing_material": self._missing(),
+                "missing_material": self.missing(),
                 "agreed_date": s.agreed_date,
                 "estimate": s.estimate,
                 "dismissal_date": s.dismissal_date,
@@ -196,7 +204,7 @@ class CaseBase:
             }
         )
 
-    async def _send(
+    async def send(
         self, kind: LetterKind, key: str, to: list[str], previous: Caseworker | None = None, **extra
     ) -> None:
         """Send a letter once, with the facts as they are now.
@@ -205,27 +213,27 @@ class CaseBase:
         leave in the order they were decided (the receipt before the contact letter), and an
         officer's action does not wait for the mail server. Earlier cases send inline.
         """
-        facts = self._facts(previous, **extra)
+        facts = self.facts(previous, **extra)
         if self.v2:  # a copy: the letter says what was true when it was decided
             self.outbox.append((kind, key, list(to), facts.model_copy(deep=True)))
             self.state.letters_queued.append(key)
             return
-        await self._deliver(kind, key, to, facts)
+        await self.deliver(kind, key, to, facts)
 
-    async def _post_letters(self) -> None:
+    async def post_letters(self) -> None:
         """The queue's sender (core v2): one letter at a time, in order, for the case's life."""
         while True:
             await workflow.wait_condition(lambda: bool(self.outbox))
-            await self._deliver(*self.outbox[0])
+            await self.deliver(*self.outbox[0])
             self.state.letters_queued.remove(self.outbox.popleft()[1])
 
-    async def _letters_sent(self) -> None:
+    async def letters_sent(self) -> None:
         await workflow.wait_condition(lambda: not self.outbox)
 
-    async def _deliver(self, kind: LetterKind, key: str, to: list[str], facts: LetterFacts):
+    async def deliver(self, kind: LetterKind, key: str, to: list[str], facts: LetterFacts):
         s = self.state
         refused = await send_letter(
-            s.case_id, kind, key, to, facts, self._pending(key) if self.v2 else None
+            s.case_id, kind, key, to, facts, self.pending(key) if self.v2 else None
         )
         if key in s.letters_pending:
             s.letters_pending.remove(key)
@@ -234,36 +242,36 @@ class CaseBase:
             )
         if refused is not None:
             if self.v2:
-                self._needs_attention(f"letter {key} not sent: {refused}")
-            await self._record("letter_failed", letter_key=key, reason=refused)
+                self.needs_attention(f"letter {key} not sent: {refused}")
+            await self.record("letter_failed", letter_key=key, reason=refused)
             return
         s.letters_sent.append(key)
-        await self._record("letter_sent", letter_key=key, letter_kind=kind.value)
+        await self.record("letter_sent", letter_key=key, letter_kind=kind.value)
 
-    def _pending(self, key: str):
+    def pending(self, key: str):
         async def mark() -> None:
             self.state.letters_pending.append(key)
             workflow.upsert_search_attributes(
                 [sa.LETTERS_PENDING.value_set(len(self.state.letters_pending))]
             )
-            await self._record("letter_pending", letter_key=key)
+            await self.record("letter_pending", letter_key=key)
 
         return mark
 
     # ------------------------------------------------------------ the view
-    def _show(self) -> None:
+    def show(self) -> None:
         """Tell an operator in the Temporal UI where the case stands (markdown, no personal data)."""
         workflow.set_current_details(overview.markdown(self.state))
 
-    def _missing(self):
+    def missing(self):
         return material.missing_material(self.state.required_material, self.state.received_material)
 
     # ------------------------------------------------------- the agreed date
-    def _agreed(self) -> date:
+    def agreed(self) -> date:
         assert self.state.agreed_date is not None
         return self.state.agreed_date
 
-    async def _change_agreed_date(self, new: date, reason: str | None, notify: bool = True) -> None:
+    async def change_agreed_date(self, new: date, reason: str | None, notify: bool = True) -> None:
         """Set the agreed date; every later move is told to the company with its reason."""
         s = self.state
         old = s.agreed_date
@@ -274,22 +282,22 @@ class CaseBase:
         workflow.upsert_search_attributes(
             [sa.AGREED_DATE.value_set(datetime.combine(new, time(), tzinfo=calendar.COPENHAGEN))]
         )
-        await self._record(
+        await self.record(
             "agreed_date_set" if old is None else "agreed_date_moved",
             old=old.isoformat() if old else None,
             new=new.isoformat(),
             reason=reason,
         )
         if notify and old is not None:
-            await self._send(
+            await self.send(
                 LetterKind.date_changed,
-                self._letter_key("date-changed"),
+                self.letter_key("date-changed"),
                 [s.intake.contact.email],
                 previous_agreed_date=old,
                 change_reason=reason,
             )
 
-    def _estimate(self, complete_on: date):
+    def estimate(self, complete_on: date):
         assert self.setup is not None
         s = self.state
         return estimate.estimate_decision_date(
@@ -300,6 +308,6 @@ class CaseBase:
             self.setup.closing_days,
         )
 
-    def _reminder_before(self, day: date) -> datetime:
+    def reminder_before(self, day: date) -> datetime:
         assert self.setup is not None
         return calendar.end_of_day(calendar.add_working_days(day, -1, self.setup.closing_days))
