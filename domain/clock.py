@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from domain import calendar
+from domain import calendar, deadlines
 from schemas.life import ClockEntry, ClockEvent, Figures
 
 _ZERO = timedelta(0)
@@ -139,8 +139,8 @@ def figures(
     until = decided_at or closed_at
     started = started_at(ledger) is not None
     met = None
-    if agreed_date is not None and decided_at is not None:
-        met = calendar.local_date(decided_at) <= agreed_date
+    if decided_at is not None:
+        met = deadlines.decided_on_time(calendar.local_date(decided_at), agreed_date)
     net = _days(net_processing_time(ledger, until)) if started else None
     gross = max(_days(until - received_at), 0.0)
     return Figures(

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import calendar, clock, complaints, reasons
+    from domain import calendar, clock, complaints, deadlines, reasons
     from domain.phases import Action
     from schemas.case import CaseState, CaseStatus
     from schemas.letters import LetterKind
@@ -32,15 +32,13 @@ class Closing:
         s, closing_days = self.state, self.desk.setup.closing_days
         left = lambda: self.desk.closing is not None or s.status != CaseStatus.awaiting_material
         if not s.dismissal_warning_sent:
-            warn_on = calendar.add_working_days(
-                calendar.local_date(s.waiting_since),
-                self.desk.setup.dismissal_warning_working_days,
-                closing_days,
+            warn_on = deadlines.dismissal_warning_on(
+                s.waiting_since, self.desk.setup.dismissal_warning_working_days, closing_days
             )
             if await self.desk.until(calendar.end_of_day(warn_on), left):
                 return
             s.dismissal_warning_sent = True
-            s.dismissal_date = calendar.add_working_days(
+            s.dismissal_date = deadlines.dismissal_on(
                 warn_on, self.desk.setup.dismissal_after_warning_working_days, closing_days
             )
             await self.desk.send(
@@ -127,7 +125,7 @@ class Closing:
         await self.desk.record(
             "decision_issued",
             decision_date=s.decision_date.isoformat(),
-            on_or_before_agreed_date=s.decision_date <= self.desk.agreed(),
+            on_or_before_agreed_date=deadlines.decided_on_time(s.decision_date, s.agreed_date),
             refused=any(r.outcome.value == "refused" for r in s.reviews.values()),
         )
         s.decision_issued = True

@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import CaseRecord, RecordActivities
-    from domain import calendar, estimate, material, overview
+    from domain import calendar, deadlines, estimate, material, overview
     from domain.phases import Action, PhaseError, check_allowed
     from schemas import search_attributes as sa
     from schemas.case import (
@@ -310,4 +310,4 @@ class CaseDesk:
 
     def reminder_before(self, day: date) -> datetime:
         assert self.setup is not None
-        return calendar.end_of_day(calendar.add_working_days(day, -1, self.setup.closing_days))
+        return deadlines.reminder_before(day, self.setup.closing_days)

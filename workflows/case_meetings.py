@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import calendar
+    from domain import deadlines
     from domain.phases import Action
     from domain.sanity import SanityError, check_meeting_time
     from schemas.case import CaseState
@@ -24,8 +24,6 @@ with workflow.unsafe.imports_passed_through():
         RequestPreDialogue,
     )
     from workflows.case_desk import CaseDesk
-
-PRE_DIALOGUE_REMINDER_TIME = time(9, 0)
 
 
 class Meetings:
@@ -219,10 +217,7 @@ class Meetings:
 
     def _pre_dialogue_reminder_at(self, meeting: PreDialogue) -> datetime:
         assert self.desk.setup is not None and meeting.at is not None
-        day = calendar.add_working_days(
-            calendar.local_date(meeting.at), -1, self.desk.setup.closing_days
-        )
-        return datetime.combine(day, PRE_DIALOGUE_REMINDER_TIME, tzinfo=calendar.COPENHAGEN)
+        return deadlines.pre_dialogue_reminder_at(meeting.at, self.desk.setup.closing_days)
 
     async def change_sustainability_level(
         self, change: ChangeSustainabilityLevel | None = None

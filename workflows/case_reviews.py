@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ChildWorkflowError, TerminatedError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import calendar, estimate, reasons
+    from domain import calendar, estimate, reasons, staffing
     from domain.phases import Action
     from schemas import search_attributes as sa
     from schemas.case import CaseState, CaseStatus, Caseworker, RequestReviewTime, RestartReview
@@ -141,12 +141,10 @@ class Reviews:
             )
 
     def _officer_for(self, department: Department) -> Caseworker:
-        """The department's officer: the first caseworker of that department in the roster."""
-        for caseworker in self.desk.roster().values():
-            if department in caseworker.departments:
-                return caseworker
+        """The department's officer, or the coordinator when the department has no one."""
+        officer = staffing.officer_for(self.desk.roster().values(), department)
         assert self.state.caseworker is not None
-        return self.state.caseworker
+        return officer or self.state.caseworker
 
     async def _review_failed(
         self, department: Department, round_: int, err: ChildWorkflowError
