@@ -43,6 +43,7 @@ REQUIRED_FACTS: dict[LetterKind, tuple[str, ...]] = {
     LetterKind.pre_dialogue_cancelled: ("pre_dialogue",),
     LetterKind.review_reminder: ("department", "review_deadline"),
     LetterKind.review_escalation: ("department", "review_deadline"),
+    LetterKind.review_failed: ("department",),
     LetterKind.decision: (
         "reviews",
         "decision_date",

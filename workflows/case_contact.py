@@ -19,6 +19,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_desk import DB_TIMEOUT, LIFE_PATCH, RETRY, CaseDesk
 
 
+def known(roster: dict, shown: int = 12) -> str:
+    """The known initials for a rejection, few enough to keep the message short."""
+    ids = sorted(roster)
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
+
+
 class FirstContact:
     def __init__(self, desk: CaseDesk) -> None:
         self.desk = desk
@@ -143,7 +150,7 @@ class FirstContact:
         roster = self.desk.roster()
         if wanted not in roster:
             raise ApplicationError(
-                f"Unknown caseworker '{wanted}'. Known caseworkers: {', '.join(sorted(roster))}. "
+                f"Unknown caseworker '{wanted}'. Known caseworkers: {known(roster)}. "
                 "(Added to the directory after the case started? Refresh the case's roster "
                 "first: starter.py refresh-roster <reference>.)",
                 type="UnknownCaseworker",
