@@ -42,14 +42,22 @@ def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list
     ]
 
 
-def build_worker(client: Client, sessions, channel: LetterChannel, settings: Settings) -> Worker:
+def case_worker(client: Client, task_queue: str, activities: list) -> Worker:
+    """A worker for the case workflows with *activities*: the real ones (`build_worker`), or
+    a test's boundary fakes. One place for the sandbox runner and the interceptors."""
     return Worker(
         client,
-        task_queue=settings.temporal_task_queue,
+        task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
         interceptors=INTERCEPTORS,
-        activities=activities_for(sessions, channel, settings),
+        activities=activities,
+    )
+
+
+def build_worker(client: Client, sessions, channel: LetterChannel, settings: Settings) -> Worker:
+    return case_worker(
+        client, settings.temporal_task_queue, activities_for(sessions, channel, settings)
     )
 
 

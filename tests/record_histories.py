@@ -18,7 +18,6 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 import case_api
 from domain import calendar
@@ -26,9 +25,7 @@ from schemas.case import CaseStatus
 from tests.conftest import make_intake, register_search_attributes, sleep_until, start_time_skipping
 from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
-from worker import WORKFLOWS
-from workflows import workflow_runner
-from workflows.interceptors import INTERCEPTORS
+from worker import case_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -187,14 +184,7 @@ async def record(name: str) -> WorkflowHistory:
     try:
         await register_search_attributes(env.client)
         queue = f"record-{uuid.uuid4()}"
-        async with Worker(
-            env.client,
-            task_queue=queue,
-            workflows=WORKFLOWS,
-            activities=Fakes(env, roster=list(ROSTER)).activities(),
-            workflow_runner=workflow_runner(),
-            interceptors=INTERCEPTORS,
-        ):
+        async with case_worker(env.client, queue, Fakes(env, roster=list(ROSTER)).activities()):
             return await SCENARIOS[name](env, queue)
     finally:
         await env.shutdown()

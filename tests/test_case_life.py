@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from temporalio.service import RPCError
-from temporalio.worker import Worker
 
 import case_api
 from domain import calendar
@@ -22,9 +21,7 @@ from schemas.letters import LetterKind
 from schemas.life import ClosingReason, EstimateBasis, ReviewOutcome
 from tests.conftest import START_INSTANTS, make_intake, sleep_until
 from tests.test_case_workflow import ALL_CASEWORKERS, Fakes, settle
-from worker import WORKFLOWS
-from workflows import workflow_runner
-from workflows.interceptors import INTERCEPTORS
+from worker import case_worker
 
 COMPANY = "soeren@nordjysk-staal.dk"
 ROSTER = ALL_CASEWORKERS  # mkj building, sfl environment, abr fire, jha coordinator
@@ -114,14 +111,7 @@ async def life(time_env, request):
     so Christmas/New Year, Easter and Constitution Day each fall inside its windows."""
     fakes = Fakes(time_env, roster=list(ROSTER))
     queue = f"life-{uuid.uuid4()}"
-    async with Worker(
-        time_env.client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-    ):
+    async with case_worker(time_env.client, queue, fakes.activities()):
         yield Life(time_env, fakes, queue, START_INSTANTS[request.param])
 
 

@@ -14,7 +14,6 @@ from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 import case_api
 from activities.records import CaseRecord, HistoryQuery
@@ -24,10 +23,8 @@ from schemas.case import AssignCaseworker, CaseSetup, CaseStatus, Caseworker
 from schemas.letters import LetterKind, LetterRequest, LetterResult
 from settings import ROOT
 from tests.conftest import CPH, make_intake, sleep_until
-from worker import WORKFLOWS
-from workflows import workflow_runner
+from worker import case_worker
 from workflows.case import CaseWorkflow
-from workflows.interceptors import INTERCEPTORS
 
 # Received on the Tuesday of Holy Week next year (always in the future for the test server's
 # clock, which starts today). Maundy Thursday, Good Friday and Easter Monday are closed, so the
@@ -125,14 +122,7 @@ async def case(time_env):
     """A running worker on a unique task queue, the fakes, and a started case."""
     fakes = Fakes(time_env)
     queue = f"test-{uuid.uuid4()}"
-    async with Worker(
-        time_env.client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-    ):
+    async with case_worker(time_env.client, queue, fakes.activities()):
         intake = make_intake(reference=f"BYG-{uuid.uuid4().hex[:10]}", received_at=RECEIVED)
         await sleep_until(time_env, RECEIVED)
         handle = await case_api.start_case(time_env.client, intake, queue)

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
 
 import case_api
 from domain import calendar
@@ -24,10 +23,8 @@ from schemas.life import ClosingReason
 from tests.conftest import START_INSTANTS, make_intake, sleep_until
 from tests.test_case_life import ROSTER, Life
 from tests.test_case_workflow import Fakes
-from worker import WORKFLOWS
-from workflows import workflow_runner
+from worker import case_worker
 from workflows.case import CaseWorkflow
-from workflows.interceptors import INTERCEPTORS
 from workflows.review import DepartmentReviewWorkflow
 
 RECEIVED = START_INSTANTS["christmas"]
@@ -37,14 +34,7 @@ RECEIVED = START_INSTANTS["christmas"]
 async def core(time_env):
     fakes = Fakes(time_env, roster=list(ROSTER))
     queue = f"core-{uuid.uuid4()}"
-    async with Worker(
-        time_env.client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-    ):
+    async with case_worker(time_env.client, queue, fakes.activities()):
         yield Life(time_env, fakes, queue, RECEIVED)
 
 
@@ -53,14 +43,7 @@ async def dev_core(dev_env):
     """As `core`, on the real dev server, for a case received now."""
     fakes = Fakes(dev_env, roster=list(ROSTER))
     queue = f"core-dev-{uuid.uuid4()}"
-    async with Worker(
-        dev_env.client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-    ):
+    async with case_worker(dev_env.client, queue, fakes.activities()):
         yield Life(dev_env, fakes, queue, await dev_env.get_current_time())
 
 

@@ -67,7 +67,6 @@ from temporalio.client import (
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
-from temporalio.worker import Worker
 
 import case_api
 from domain import calendar
@@ -87,10 +86,8 @@ from tests.hostile import (
 )
 from tests.test_case_life import Life
 from tests.test_case_workflow import ALL_CASEWORKERS, Fakes, settle
-from worker import WORKFLOWS
-from workflows import workflow_runner
+from worker import case_worker
 from workflows.case import CaseWorkflow
-from workflows.interceptors import INTERCEPTORS
 
 INTAKES = int(os.environ.get("HOSTILE_WF_INTAKES", "400"))
 UPDATES = int(os.environ.get("HOSTILE_WF_UPDATES", "400"))
@@ -368,14 +365,7 @@ async def test_hostile_intake_burst_leaves_no_stuck_workflow(time_env) -> None:
     counts: Counter[str] = Counter()
     kinds: Counter[tuple[str, str]] = Counter()
     stuck: list[str] = []
-    async with Worker(
-        time_env.client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-    ):
+    async with case_worker(time_env.client, queue, fakes.activities()):
         now = await time_env.get_current_time()
         started = []
         for i, case in enumerate(cases):
@@ -664,14 +654,7 @@ async def test_hostile_update_burst_leaves_every_case_healthy(time_env) -> None:
         received_at = await time_env.get_current_time() - timedelta(hours=1)
         return Life(time_env, fakes, queue, received_at)
 
-    async with Worker(
-        time_env.client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=fakes.activities(),
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-    ):
+    async with case_worker(time_env.client, queue, fakes.activities()):
         # Awaiting material past the dismissal warning (20 working days), first: the server's
         # clock moves ahead for it, and the other cases start after that.
         lives = {"warned": await new_life()}
