@@ -167,16 +167,20 @@ async def receipt_exactly_once(stack: StackUp, prefix: str) -> None:
     assert len(receipts) == 1, f"{len(receipts)} receipts for {reference}"
 
 
+def kill_and_await_back(stack_up: StackUp, part: str, pid: int | None) -> float:
+    """SIGKILL *part* by its PID and wait for the stack's "<part> is back" line; seconds."""
+    assert pid is not None and alive(pid)
+    backs = stack_up.console().count(f"{part} is back")
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    wait_for(lambda: stack_up.back(part, backs + 1), f"{part} back")
+    return time.monotonic() - killed_at
+
+
 @pytest.mark.e2e
 async def test_killed_worker_is_restarted_and_takes_new_cases(stack_up: StackUp) -> None:
     old = stack_up.worker_pid
-    assert old is not None and alive(old)
-    backs = stack_up.console().count("worker is back")
-    os.kill(old, signal.SIGKILL)
-    killed_at = time.monotonic()
-
-    wait_for(lambda: stack_up.back("worker", backs + 1), "the worker back")
-    back_after = time.monotonic() - killed_at
+    back_after = kill_and_await_back(stack_up, "worker", old)
     new = stack_up.worker_pid
     assert new is not None and new != old and alive(new) and not alive(old)
     assert re.search(
@@ -192,13 +196,7 @@ async def test_killed_worker_is_restarted_and_takes_new_cases(stack_up: StackUp)
 @pytest.mark.e2e
 async def test_killed_postgres_is_noticed_and_brought_back(stack_up: StackUp) -> None:
     old = stack_up.postmaster_pid
-    assert old is not None and alive(old)
-    backs = stack_up.console().count("Postgres is back")
-    os.kill(old, signal.SIGKILL)
-    killed_at = time.monotonic()
-
-    wait_for(lambda: stack_up.back("Postgres", backs + 1), "Postgres back")
-    back_after = time.monotonic() - killed_at
+    back_after = kill_and_await_back(stack_up, "Postgres", old)
     new = stack_up.postmaster_pid
     assert new is not None and new != old and alive(new)
     assert f"Postgres stopped (postmaster pid {old} is gone); restarting in" in stack_up.console()
@@ -212,12 +210,7 @@ async def test_killed_postgres_is_noticed_and_brought_back(stack_up: StackUp) ->
 
 @pytest.mark.e2e
 async def test_killed_temporal_server_is_brought_back(stack_up: StackUp) -> None:
-    old = stack_up.temporal_pid
-    assert old is not None and alive(old)
-    backs = stack_up.console().count("Temporal dev server is back")
-    os.kill(old, signal.SIGKILL)
-
-    wait_for(lambda: stack_up.back("Temporal dev server", backs + 1), "Temporal back")
+    kill_and_await_back(stack_up, "Temporal dev server", stack_up.temporal_pid)
     assert "Temporal dev server exited (signal 9, SIGKILL); restarting in" in stack_up.console()
     await receipt_exactly_once(stack_up, "HEAL-T")  # the same worker polls the new server
 
