@@ -26,6 +26,14 @@ def review_status(state: CaseState) -> dict[str, str]:
     return out
 
 
+def clock_status(state: CaseState) -> str:
+    if not state.clock:
+        return "not started"
+    if state.clock[-1].event.value == "ended":
+        return "ended"
+    return "running" if clock.is_running(state.clock) else "stopped (waiting for the company)"
+
+
 def lines(state: CaseState) -> list[str]:
     s = state
     deadline = s.contact_deadline.astimezone(calendar.COPENHAGEN)
@@ -50,7 +58,7 @@ def lines(state: CaseState) -> list[str]:
             f"- **Agreed decision date:** {s.agreed_date} (moved {len(s.date_changes) - 1}×)",
             (
                 f"- **Material:** {'complete' if not missing else f'{missing} missing'}"
-                f" · **KL clock:** {'running' if clock.is_running(s.clock) else 'stopped'}"
+                f" · **KL clock:** {clock_status(s)}"
             ),
             "- **Reviews:** "
             + ", ".join(f"{d}: {status}" for d, status in review_status(s).items())
