@@ -90,3 +90,52 @@ async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
             "Hvad",
         ]
         assert len({m.message_id for m in mails}) == 5  # every letter once
+
+
+async def test_an_officers_action_during_a_temporal_restart_takes_effect_once(stack_dir):  # noqa: F811
+    """Issue 7: the officer's `assign` is sent while the Temporal server is down; case_api
+    retries it with the same update id until the server is back, and reports the result,
+    never a failure for an action that took effect, and the contact letter goes out once."""
+    with running_stack(
+        stack_dir / "stack-restart",
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        pg_port=free_port(),
+        smtp_port=free_port(),
+    ) as stack:
+        settings = await prepared_settings(stack, "restart")
+        engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        reference = f"RST-{uuid.uuid4().hex[:8]}"
+        intake = make_intake(reference=reference, received_at=datetime.now(UTC))
+        client = await connect(settings)
+        async with build_worker(client, sessions, EmailChannel(settings), settings):
+            await case_api.start_case(client, intake, settings.temporal_task_queue)
+            assert len(await mails_to(stack.mail_dir, intake.contact.email, 1)) == 1
+
+            stack.temporal.stop()
+            assign = asyncio.create_task(
+                case_api.assign_caseworker(client, reference, "mkj", request_id="officer-1")
+            )
+            await asyncio.sleep(2.0)
+            assert not assign.done()  # still trying, not reporting a failure
+            stack.temporal.start()
+            result = await asyncio.wait_for(assign, timeout=90)
+            assert result.caseworker.id == "mkj" and not result.reassignment
+
+            # The officer, unsure, repeats the same request: the first result comes back.
+            again = await case_api.assign_caseworker(
+                client, reference, "mkj", request_id="officer-1"
+            )
+            assert again == result
+            mails = await mails_to(stack.mail_dir, intake.contact.email, 2)
+            assert [m.subject.split()[0] for m in mails] == ["Kvittering", "Jeres"]
+            await asyncio.sleep(1.0)
+            assert len(read_mails_to(stack.mail_dir, intake.contact.email)) == 2
+        await engine.dispose()
+
+
+def read_mails_to(mail_dir, address: str) -> list:
+    from stack.smtp_sink import read_mails
+
+    return [m for m in read_mails(mail_dir) if address in m.to]
