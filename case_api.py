@@ -58,7 +58,15 @@ def new_request_id() -> str:
 
 
 class CaseError(Exception):
-    """A problem the caller can act on; str(error) is the message to show."""
+    """A problem the caller can act on; str(error) is the message to show.
+
+    *kind* names the rejection when the case gave one (the workflow's ApplicationError type,
+    e.g. ``AlreadyAssigned``, ``Closing``, ``NotAllowedInPhase``, ``InvalidInput``), so a door
+    (CLI, web) can react without reading the text."""
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def parse_intake(raw: str | bytes) -> CaseIntake:
@@ -140,7 +148,7 @@ async def _update(handle: WorkflowHandle, update, arg, what: str, request_id: st
                 update_id = new_request_id()  # a rejected update leaves no trace
                 await asyncio.sleep(0.2)
                 continue
-            raise CaseError(f"{what} rejected: {cause.message}") from None
+            raise CaseError(f"{what} rejected: {cause.message}", kind=cause.type) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             pass  # the update may be running: ask again with the same id
         except RPCError as err:

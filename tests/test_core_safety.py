@@ -81,6 +81,7 @@ async def test_two_officers_assigning_at_once_on_20_cases_give_one_winner_each(c
         assert not wins[0].reassignment
         # The officer who lost is told who was assigned, and how to hand the case over.
         assert f"already has a process-responsible caseworker: '{winner}'" in str(losses[0])
+        assert losses[0].kind == "AlreadyAssigned"
         assert "--replacing" in str(losses[0])
         await life.settled()
         assert [r.kind for r in letters_to_company(core, life)] == [
@@ -188,6 +189,7 @@ async def test_racing_closings_close_the_case_once(core, first, second):
     errors = [o for o in outcomes if isinstance(o, case_api.CaseError)]
     assert len(errors) == 1, outcomes
     assert "The case is closing" in str(errors[0])
+    assert errors[0].kind in ("Closing", "AlreadyDecided")
     final = await life.handle.result()
     winner = WINNER[first] if outcomes[0] is not errors[0] else WINNER[second]
     assert final.closing_reason == winner and final.status == CaseStatus.closed
