@@ -39,7 +39,12 @@ class DepartmentReviewWorkflow:
         self.review = review
         self.deadline = review.review_deadline
         self.reminder_at = review.reminder_at
-        self.version = 0  # bumped each time the coordinator moves the deadline
+        # every (deadline, reminder) the review has had; the waits watch the latest one
+        self.deadlines: list[NewReviewDeadline] = [
+            NewReviewDeadline(
+                review_deadline=review.review_deadline, reminder_at=review.reminder_at
+            )
+        ]
         self.result: ReviewResult | None = None
         self.late = False
 
@@ -150,11 +155,16 @@ class DepartmentReviewWorkflow:
         """From the coordinator: the review deadline moved (more time, or a new agreed date)."""
         self.deadline = moved.review_deadline
         self.reminder_at = moved.reminder_at
-        self.version += 1
+        self.deadlines.append(moved)
         if self.late and workflow.now() < self.deadline:
             self.late = False
             workflow.upsert_search_attributes([sa.REVIEW_LATE.value_set(False)])
         self._show()
+
+    @property
+    def version(self) -> int:
+        """How many times the coordinator has moved the deadline (derived, never bumped)."""
+        return len(self.deadlines) - 1
 
     @workflow.query
     def review_deadline(self) -> datetime:
