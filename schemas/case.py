@@ -234,7 +234,9 @@ class CaseProjection(BaseModel):
     survey_sent: bool = False
 
 
-def projection_of(state: CaseState, now: datetime) -> CaseProjection:
+def projection_of(state: CaseState, now: datetime, missing: list[str]) -> CaseProjection:
+    """The projection row of *state*; *missing* are the codes still missing, as the rule in
+    `domain.material.missing_material` computes them (once, for the state and the row)."""
     return CaseProjection(
         case_id=state.case_id,
         version=state.version,
@@ -251,9 +253,7 @@ def projection_of(state: CaseState, now: datetime) -> CaseProjection:
         contact_breached=state.contact_breached,
         updated_at=now,
         sustainability_level=state.sustainability_level,
-        missing_material=[
-            m.code for m in state.required_material if m.code not in state.received_material
-        ],
+        missing_material=missing,
         complete_at=state.complete_at,
         agreed_date=state.agreed_date,
         clock=state.clock,

@@ -164,7 +164,12 @@ class CaseDesk:
         try:
             await workflow.execute_activity_method(
                 RecordActivities.record_case,
-                CaseRecord(projection=projection_of(self.state, workflow.now()), events=[event]),
+                CaseRecord(
+                    projection=projection_of(
+                        self.state, workflow.now(), [m.code for m in self.missing()]
+                    ),
+                    events=[event],
+                ),
                 start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=RETRY,
             )
