@@ -13,8 +13,6 @@ case life existed (issue 3) stop after first contact: see `LIFE_PATCH`.
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -85,7 +83,6 @@ class CaseWorkflow:
         self.meetings = Meetings(self.desk)
         self.reviews = Reviews(self.desk)
         self.closing = Closing(self.desk, self.meetings, self.reviews)
-        self.tasks: list[asyncio.Task] = []  # the event loop holds tasks only weakly
 
     @workflow.run
     async def run(self, intake: CaseIntake) -> CaseState:
@@ -121,8 +118,8 @@ class CaseWorkflow:
         if desk.v2:
             # The letters' sender and the contact deadline run from receipt, whatever
             # happens to any letter.
-            self.tasks.append(asyncio.create_task(desk.post_letters()))
-            self.tasks.append(asyncio.create_task(self.contact.watch_deadline()))
+            desk.spawn("the letter sender", desk.post_letters)
+            desk.spawn("the contact deadline", self.contact.watch_deadline)
         await desk.send(LetterKind.receipt, "receipt", [intake.contact.email])
         state.receipt_sent = True
         desk.show()
@@ -142,7 +139,7 @@ class CaseWorkflow:
     async def _life(self) -> None:
         """From first contact to closing: material, reviews, the decision, the survey."""
         desk, state = self.desk, self.desk.state
-        reminders = asyncio.create_task(self.meetings.send_reminders())
+        reminders = desk.spawn("the meeting reminders", self.meetings.send_reminders)
         if desk.closing is None and state.sustainability_level >= 3:
             await self.meetings.offer_nbe()
         while desk.closing is None:

@@ -10,7 +10,9 @@ time, claim the closing. None of them reaches into another's attributes.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -57,6 +59,7 @@ class CaseDesk:
         self.state = state
         self.setup: CaseSetup | None = None  # read by an activity in the case's first second
         self.outbox: deque[tuple[LetterKind, str, list[str], LetterFacts]] = deque()
+        self.tasks: list[asyncio.Task] = []
 
     @property
     def v2(self) -> bool:
@@ -96,6 +99,32 @@ class CaseDesk:
         return ApplicationError(
             f"The case is closing: {how}. Nothing more can be done on it.", type="Closing"
         )
+
+    # ---------------------------------------------------------- background
+    def spawn(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task:
+        """Run *work* beside the case's main line (the letter sender, the contact deadline, the
+        meeting reminders). If it fails, the case shows it (NeedsAttention, Current details)
+        instead of the loop dying silently."""
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - shown to operators, never swallowed quietly
+                workflow.logger.error(
+                    "case background work stopped",
+                    extra={
+                        "case_id": self.state.case_id,
+                        "work": name,
+                        "error": type(err).__name__,
+                    },
+                )
+                self.needs_attention(f"{name} stopped ({type(err).__name__}); see the worker log")
+
+        task = asyncio.create_task(guarded())
+        self.tasks.append(task)  # the event loop holds tasks only weakly
+        return task
 
     # ------------------------------------------------------------- waiting
     async def until(self, instant: datetime, interrupted) -> bool:
