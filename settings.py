@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     survey_base_url: str = "http://127.0.0.1:8000"
     survey_secret: SecretStr = SecretStr("dev-only-change-me")
 
+    # The web service (`python -m web`, FastAPI on uvicorn)
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+
     # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
     caseworkers_file: Path = ROOT / "config" / "caseworkers.json"
 
