@@ -11,6 +11,8 @@
     (and: checklist, project-change, pre-dialogue, book, cancel-meeting, meeting-held,
      level, nbe-answer, more-time, restart-review, withdraw, dismiss, refresh-roster;
      each has --help)
+    python starter.py api-key create byg-esdh   # a case system's API key, on the last line
+    python starter.py api-key revoke byg-esdh
 
 Output fits the terminal (80 columns is fine): references, ids and codes are never cut.
 A rejected action prints what was wrong and what to do, and exits with code 1; a service
@@ -25,6 +27,8 @@ import os
 import re
 import sys
 import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +36,10 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import select
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+import access
 import case_api
 from db.models import Case
 from db.session import make_engine, make_sessionmaker
@@ -708,16 +715,23 @@ def yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-async def fetch_cases(limit: int) -> list[Any]:
-    """The newest *limit* cases of the Postgres projection."""
+@asynccontextmanager
+async def database_sessions() -> AsyncIterator[async_sessionmaker]:
+    """A session factory on the settings' database for one command; its engine is closed
+    when the command is done."""
     engine = make_engine(get_settings().database_url)
     try:
-        async with make_sessionmaker(engine)() as session:
-            newest = (Case.received_at.desc(), Case.created_at.desc())
-            query = select(Case).order_by(*newest).limit(limit)
-            return list((await session.scalars(query)).all())
+        yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+async def fetch_cases(limit: int) -> list[Any]:
+    """The newest *limit* cases of the Postgres projection."""
+    async with database_sessions() as sessions, sessions() as session:
+        newest = (Case.received_at.desc(), Case.created_at.desc())
+        query = select(Case).order_by(*newest).limit(limit)
+        return list((await session.scalars(query)).all())
 
 
 def case_block(row: Any) -> list[str]:
@@ -759,6 +773,63 @@ def list_cases(
         say()
         for line in case_block(row):
             say(line, hang="    ")
+
+
+# ------------------------------------------------------------------ api keys
+api_keys = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="API keys of case systems (the web API's `Authorization: Bearer KEY`).",
+)
+app.add_typer(api_keys, name="api-key")
+Name = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="the case system's name: 2-64 characters of a-z, 0-9, '.', '_' and '-'",
+    ),
+]
+
+
+def access_call(fn, *args):
+    """Call an access function with a session factory from the settings; its refusal is one
+    line on stderr and exit code 1, like every rejection."""
+
+    async def go():
+        async with database_sessions() as sessions:
+            try:
+                return await fn(sessions, *args)
+            except access.AccessError as err:
+                raise case_api.CaseError(str(err), kind=err.kind) from None
+            except ProgrammingError as err:
+                if getattr(err.orig, "sqlstate", None) != "42P01":  # undefined table
+                    raise
+                raise case_api.CaseError(
+                    "The database has no table for API keys yet: migrate it first "
+                    "(.venv/bin/alembic upgrade head; ./dev up does it at start)."
+                ) from None
+
+    return run(go(), options=False)
+
+
+@api_keys.command("create")
+def api_key_create(name: Name):
+    """Create the API key of case system NAME (shown once, alone on the last line).
+
+    Only its hash is stored; `| tail -1` takes the key in a script."""
+    key = access_call(access.create_api_key, name)
+    say(
+        f"API key for case system {name} created; it is shown only this once, on the next "
+        "line. Send it as `Authorization: Bearer KEY`."
+    )
+    console.out(key, highlight=False)  # `out` never wraps: the key stays whole
+
+
+@api_keys.command("revoke")
+def api_key_revoke(name: Name):
+    """Revoke the API key of case system NAME (requests with it are refused from now on)."""
+    access_call(access.revoke_api_key, name)
+    say(f"The API key of case system {name} is revoked; requests with it are refused from now on.")
 
 
 def _exit_code(exit_: SystemExit) -> int:

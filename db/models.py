@@ -6,7 +6,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, Integer, String, Text, func
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -93,3 +105,50 @@ class CaseworkerRow(Base):
     departments: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+# issue 8: the access seam (access.py, migration 0003)
+class ApiKey(Base):
+    """A case system's API key, stored only as the SHA-256 of the key. Revoking keeps the row
+    (``revoked_at``); a name has at most one active key (a partial unique index)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        Index(
+            "uq_api_keys_active_name",
+            "name",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class CaseRequest(Base):
+    """The idempotency store of ``POST /api/v1/cases``: the first request a case system sent
+    with an ``Idempotency-Key`` (a fingerprint of its body and the case's reference), so a
+    repeat is answered as the first was and another body under the same key is refused."""
+
+    __tablename__ = "case_requests"
+
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    reference: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class CaseOwner(Base):
+    """Who started each case: the one source for "a case system reads only the cases it
+    started". Written only after a start succeeded; a case started by the CLI has no row."""
+
+    __tablename__ = "case_owners"
+
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
