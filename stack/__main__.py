@@ -1,4 +1,5 @@
-"""`python -m stack up`: Postgres, Temporal, the SMTP sink and the worker in one command.
+"""`python -m stack up`: Postgres, Temporal, the SMTP sink, the worker and the web service in
+one command.
 
 While it runs, every part is watched and restarted when it stops (see stack/supervisor.py).
 `python -m stack mails` lists what the SMTP sink has received.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import signal
 import textwrap
@@ -31,7 +31,7 @@ from temporalio.runtime import Runtime
 
 from log_setup import temporal_runtime
 from settings import ROOT, Settings, get_settings
-from stack.dev import DevStack, running_stack
+from stack.dev import DevStack, running_stack, service_env
 from stack.errors import PortInUseError, StackError
 from stack.smtp_sink import ReceivedMail, read_mails
 from stack.supervisor import (
@@ -43,8 +43,10 @@ from stack.supervisor import (
     SmtpPart,
     Supervisor,
     TemporalPart,
+    WebPart,
     WorkerPart,
 )
+from stack.web import PART as WEB_PART
 from stack.worker import WorkerProcess
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -56,6 +58,7 @@ SETTING_FOR_PART = {
     "Temporal (Web UI)": "ERHVERV_TEMPORAL_UI_PORT",
     "Postgres": "ERHVERV_DATABASE_URL",
     "the SMTP sink": "ERHVERV_SMTP_PORT",
+    WEB_PART: "ERHVERV_WEB_PORT",
 }
 
 
@@ -78,6 +81,7 @@ def _stack_options(settings: Settings) -> dict[str, Any]:
         ("ERHVERV_TEMPORAL_ADDRESS", host),
         ("ERHVERV_DATABASE_URL", url.host or "127.0.0.1"),
         ("ERHVERV_SMTP_HOST", settings.smtp_host),
+        ("ERHVERV_WEB_HOST", settings.web_host),
     ):
         if value not in LOCAL_HOSTS:
             raise StackError(
@@ -89,6 +93,7 @@ def _stack_options(settings: Settings) -> dict[str, Any]:
         "ERHVERV_TEMPORAL_UI_PORT": settings.temporal_ui_port,
         "ERHVERV_DATABASE_URL": url.port or 5432,
         "ERHVERV_SMTP_PORT": settings.smtp_port,
+        "ERHVERV_WEB_PORT": settings.web_port,
     }
     if len(set(ports.values())) < len(ports):
         raise StackError(f"Two settings name the same port: {ports}. Give each part its own.")
@@ -100,22 +105,13 @@ def _stack_options(settings: Settings) -> dict[str, Any]:
         "pg_user": url.username or "erhverv",
         "pg_database": url.database or "erhverv",
         "namespace": settings.temporal_namespace,
+        "web_port": settings.web_port,
     }
 
 
 def _worker_env(dev: DevStack, settings: Settings) -> dict[str, str]:
-    return os.environ | {
-        "ERHVERV_TEMPORAL_ADDRESS": dev.temporal_address,
-        "ERHVERV_TEMPORAL_NAMESPACE": dev.temporal.namespace,
-        "ERHVERV_TEMPORAL_TLS": "false",
-        "ERHVERV_DATABASE_URL": dev.database_url,
-        "ERHVERV_SMTP_HOST": dev.smtp.host,
-        "ERHVERV_SMTP_PORT": str(dev.smtp.port),
-        "ERHVERV_SMTP_STARTTLS": "false",
-        "ERHVERV_SMTP_USE_TLS": "false",
-        "ERHVERV_STATE_DIR": str(dev.state_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
+    """The worker's environment: the same as the web service's (`service_env`)."""
+    return service_env(dev)
 
 
 async def _prepare_database(url: str, caseworkers: Path) -> None:
@@ -147,6 +143,7 @@ def _panel(
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
+    grid.add_row("Web / API", f"{dev.web_url}  (docs: /docs, OpenAPI: /openapi.json)")
     grid.add_row("Temporal UI", dev.temporal.ui_url)
     grid.add_row(
         "Temporal gRPC",
@@ -161,6 +158,8 @@ def _panel(
         "[bold].venv/bin/python -m stack mails[/] or any mail client/editor.",
     )
     grid.add_row("Worker log", f"{_rel(worker.log_file)}  (pid {worker.pid})")
+    if dev.web is not None:
+        grid.add_row("Web log", f"{_rel(dev.web.log_file)}  (pid {dev.web.pid})")
     grid.add_row("Other logs", f"{_rel(dev.log_dir)}/  (temporal.log, postgres.log)")
     grid.add_row(
         "Start a case", "[bold].venv/bin/python starter.py start examples/case-building.json[/]"
@@ -171,7 +170,7 @@ def _panel(
         f"every part; one that stops is restarted ({backoff.initial:g} s, doubling to "
         f"{backoff.cap:g} s); after {MAX_ATTEMPTS} failed attempts in a row the stack stops",
     )
-    grid.add_row("Stop", "Ctrl-C (stops worker, SMTP sink, Temporal, Postgres)")
+    grid.add_row("Stop", "Ctrl-C (stops web service, worker, SMTP sink, Temporal, Postgres)")
     parts = ", ".join(f"{name} {secs:.2f} s" for name, secs in timings.items())
     grid.add_row("Start-up", f"[bold green]{total:.1f} s[/] in all  ({parts})")
     return Panel(
@@ -224,6 +223,8 @@ def _supervisor(dev: DevStack, worker: WorkerProcess, settings: Settings) -> Sup
         SmtpPart(dev.smtp),
         WorkerPart(worker, ready=worker_ready),
     ]
+    if dev.web is not None:
+        parts.append(WebPart(dev.web))
     return Supervisor(parts, _report)
 
 
@@ -244,7 +245,7 @@ def up() -> None:
     step = "reading settings"
     try:
         options = _stack_options(settings)
-        step = "starting Postgres, Temporal and the SMTP sink"
+        step = "starting the web service, Postgres, Temporal and the SMTP sink"
         with ExitStack() as cleanup:
             with console.status(f"{step.capitalize()} …"):
                 dev = cleanup.enter_context(running_stack(settings.state_dir, **options))
@@ -263,6 +264,8 @@ def up() -> None:
                 pid_file=dev.state_dir / "worker.pid",
             )
             cleanup.callback(worker.stop)
+            if dev.web is not None:
+                cleanup.callback(dev.web.stop)  # stopped first: the way in closes first
             with console.status(f"{step.capitalize()} …"):
                 worker.start()
                 asyncio.run(
@@ -280,7 +283,7 @@ def up() -> None:
             try:
                 _supervisor(dev, worker, settings).run()
             finally:
-                console.print("Stopping: worker, SMTP sink, Temporal, Postgres …")
+                console.print("Stopping: web service, worker, SMTP sink, Temporal, Postgres …")
     except KeyboardInterrupt:
         began = _stop_requested_at[0] if _stop_requested_at else time.monotonic()
         console.print(f"[green]Stopped[/] in {time.monotonic() - began:.1f} s.")

@@ -1,16 +1,20 @@
-"""Start Postgres, the Temporal dev server and the SMTP sink together (tests and `stack up`)."""
+"""Start Postgres, the Temporal dev server, the SMTP sink and (optionally) the web service
+together (tests and `stack up`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from settings import Settings
+from settings import ROOT, Settings
+from stack.errors import StackError
 from stack.postgres import EmbeddedPostgres
 from stack.smtp_sink import SmtpSink
 from stack.temporal import TemporalDevServer
+from stack.web import WebProcess
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class DevStack:
     postgres: EmbeddedPostgres
     temporal: TemporalDevServer
     smtp: SmtpSink
+    web: WebProcess | None = None
 
     @property
     def database_url(self) -> str:
@@ -39,10 +44,40 @@ class DevStack:
         return self.state_dir / "logs"
 
     @property
+    def web_url(self) -> str:
+        """The web service's base URL, e.g. http://127.0.0.1:8000 (`running_stack(web_port=)`)."""
+        if self.web is None:
+            raise StackError("The web service was not started: running_stack(web_port=...).")
+        return self.web.url
+
+    @property
     def startup_seconds(self) -> dict[str, float]:
-        """Seconds each part took to become ready."""
+        """Seconds each part took to become ready (the web service: from its launch, which
+        overlaps the others' start)."""
         parts = {"postgres": self.postgres, "temporal": self.temporal, "smtp": self.smtp}
+        if self.web is not None:
+            parts["web"] = self.web
         return {name: part.startup_seconds or 0.0 for name, part in parts.items()}
+
+
+def service_env(dev: DevStack) -> dict[str, str]:
+    """The environment of the product's processes on *dev* (the worker, the web service): this
+    process's, with every `ERHVERV_*` address pointing at the stack's parts."""
+    env = os.environ | {
+        "ERHVERV_TEMPORAL_ADDRESS": dev.temporal_address,
+        "ERHVERV_TEMPORAL_NAMESPACE": dev.temporal.namespace,
+        "ERHVERV_TEMPORAL_TLS": "false",
+        "ERHVERV_DATABASE_URL": dev.database_url,
+        "ERHVERV_SMTP_HOST": dev.smtp.host,
+        "ERHVERV_SMTP_PORT": str(dev.smtp.port),
+        "ERHVERV_SMTP_STARTTLS": "false",
+        "ERHVERV_SMTP_USE_TLS": "false",
+        "ERHVERV_STATE_DIR": str(dev.state_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if dev.web is not None:
+        env |= {"ERHVERV_WEB_HOST": "127.0.0.1", "ERHVERV_WEB_PORT": str(dev.web.port)}
+    return env
 
 
 @contextmanager
@@ -56,14 +91,25 @@ def running_stack(
     pg_user: str = "erhverv",
     pg_database: str = "erhverv",
     namespace: str = "default",
+    web_port: int | None = None,
+    web_env: Mapping[str, str] | None = None,
 ) -> Iterator[DevStack]:
     """Start Postgres, Temporal and the SMTP sink; stop them in reverse order on exit.
+
+    With *web_port*, the web service (`python -m web`) too, on 127.0.0.1:*web_port*, with the
+    stack's `ERHVERV_*` addresses (`service_env`) and *web_env* on top (e.g. its
+    `ERHVERV_TEMPORAL_TASK_QUEUE`); it is launched first, so that it starts while the others
+    do, ready (`/healthz` answers) when this yields, and stopped first. Its base URL is
+    `dev.web_url`, its log `logs/web.log`.
 
     No migrations and no worker. Whatever started is stopped even if a later part fails.
     """
     state_dir = Path(state_dir).absolute()
     logs = state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    web = None
+    if web_port is not None:
+        web = WebProcess(web_port, logs / "web.log", {}, cwd=ROOT, pid_file=state_dir / "web.pid")
     dev = DevStack(
         state_dir=state_dir,
         postgres=EmbeddedPostgres(
@@ -82,11 +128,19 @@ def running_stack(
             log_file=logs / "temporal.log",
         ),
         smtp=SmtpSink(state_dir / "mail", smtp_port),
+        web=web,
     )
     with ExitStack() as started:
+        if web is not None:
+            web.env = service_env(dev) | dict(web_env or {})
+            started.callback(web.stop)  # if a later part fails to start
+            web.start()
         for part in (dev.postgres, dev.temporal, dev.smtp):
             started.callback(part.stop)  # stop() is a no-op for a part that never started
             part.start()
+        if web is not None:
+            web.wait_ready()
+            started.callback(web.stop)  # on the way out, the web service stops first
         yield dev
 
 

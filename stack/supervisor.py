@@ -1,7 +1,7 @@
 """Keep the stack's parts running: watch each one, restart it with exponential backoff.
 
-`python -m stack up` checks every part once a second (`CHECK_INTERVAL`): the worker and the
-Temporal dev server (their processes), Postgres (the postmaster's PID from postmaster.pid) and
+`python -m stack up` checks every part once a second (`CHECK_INTERVAL`): the worker, the web
+service and the Temporal dev server (their processes), Postgres (the postmaster's PID from postmaster.pid) and
 the SMTP sink (it must greet on its port). A part that stopped is restarted after 0.5 s, then
 1, 2, 4, 8 and at most 10 s (`Backoff`) while it keeps failing; the count starts again once a
 part has run for `STABLE_AFTER` seconds. After `MAX_ATTEMPTS` attempts in a row the stack gives
@@ -19,8 +19,10 @@ from typing import Literal, Protocol
 from stack.errors import StackError
 from stack.pidfile import describe_exit
 from stack.postgres import EmbeddedPostgres
+from stack.process import ChildProcess
 from stack.smtp_sink import SmtpSink
 from stack.temporal import TemporalDevServer
+from stack.web import WebProcess
 from stack.worker import WorkerProcess
 
 CHECK_INTERVAL = 1.0  # seconds between two rounds of checks
@@ -170,33 +172,60 @@ class Supervisor:
 # -- the stack's parts ---------------------------------------------------------------------
 
 
-class WorkerPart:
+class ProcessPart:
+    """A child process of the stack (`ChildProcess`); *ready* blocks until a new process is
+    ready."""
+
+    name: str
+
+    def __init__(self, process: ChildProcess, ready: Callable[[], None]) -> None:
+        self.process = process
+        self.ready = ready
+
+    def problem(self) -> str | None:
+        code = self.process.returncode
+        return None if code is None else describe_exit(code)
+
+    def restart(self) -> str:
+        self.process.stop()  # reaps the old process, closes its log handle
+        self.process.start()
+        try:
+            self.ready()
+        except StackError:
+            if (code := self.process.returncode) is None:
+                raise
+            raise StackError(f"{describe_exit(code)} while starting") from None
+        return f"pid {self.process.pid}"
+
+    def hint(self) -> str:
+        tail = self.process.log_tail(10)
+        return f"Check {self.process.log_file}" + (f"; its last lines:\n{tail}" if tail else ".")
+
+
+class WorkerPart(ProcessPart):
     """The worker subprocess; *ready* blocks until the new process polls its task queue."""
 
     name = "worker"
 
     def __init__(self, worker: WorkerProcess, ready: Callable[[], None]) -> None:
+        super().__init__(worker, ready)
         self.worker = worker
-        self.ready = ready
 
-    def problem(self) -> str | None:
-        code = self.worker.returncode
-        return None if code is None else describe_exit(code)
 
-    def restart(self) -> str:
-        self.worker.stop()  # reaps the old process, closes its log handle
-        self.worker.start()
-        try:
-            self.ready()
-        except StackError:
-            if (code := self.worker.returncode) is None:
-                raise
-            raise StackError(f"{describe_exit(code)} while starting") from None
-        return f"pid {self.worker.pid}"
+class WebPart(ProcessPart):
+    """The web service subprocess; back once `/healthz` answers again."""
+
+    name = "web service"
+
+    def __init__(self, web: WebProcess, ready: Callable[[], None] | None = None) -> None:
+        super().__init__(web, ready or web.wait_ready)
+        self.web = web
 
     def hint(self) -> str:
-        tail = self.worker.log_tail(10)
-        return f"Check {self.worker.log_file}" + (f"; its last lines:\n{tail}" if tail else ".")
+        return (
+            f"Check whether port {self.web.port} on 127.0.0.1 is taken by another program "
+            f"(setting ERHVERV_WEB_PORT). {super().hint()}"
+        )
 
 
 class TemporalPart:

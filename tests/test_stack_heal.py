@@ -1,9 +1,9 @@
 """The development stack heals itself (issue 7).
 
 End to end: `python -m stack up` runs as a subprocess on free ports with a tmp state folder,
-as `./dev up` would; its worker, its postmaster and its Temporal dev server are killed by PID
-(SIGKILL), and each comes back on its own, with one console line per event, while new cases
-still get their receipt exactly once. In process: the supervisor's backoff, its reset after a
+as `./dev up` would; its worker, its web service, its postmaster and its Temporal dev server
+are killed by PID (SIGKILL), and each comes back on its own, with one console line per event,
+while new cases still get their receipt exactly once. In process: the supervisor's backoff, its reset after a
 stable run, giving up on a worker that keeps crashing, and the SMTP sink coming back.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiosmtplib
 import asyncpg
+import httpx
 import pytest
 
 import case_api
@@ -69,12 +70,13 @@ class StackUp:
 
     def __init__(self, state: Path) -> None:
         self.state = state
-        self.ports = {name: free_port() for name in ("temporal", "ui", "pg", "smtp")}
+        self.ports = {name: free_port() for name in ("temporal", "ui", "pg", "smtp", "web")}
         self.settings = Settings(
             temporal_address=f"127.0.0.1:{self.ports['temporal']}",
             temporal_ui_port=self.ports["ui"],
             database_url=f"postgresql+asyncpg://erhverv@127.0.0.1:{self.ports['pg']}/erhverv",
             smtp_port=self.ports["smtp"],
+            web_port=self.ports["web"],
             state_dir=state,
         )
         self.console_file = state.parent / "console.txt"
@@ -84,6 +86,7 @@ class StackUp:
             "ERHVERV_TEMPORAL_UI_PORT": str(self.ports["ui"]),
             "ERHVERV_DATABASE_URL": self.settings.database_url,
             "ERHVERV_SMTP_PORT": str(self.ports["smtp"]),
+            "ERHVERV_WEB_PORT": str(self.ports["web"]),
             "ERHVERV_TEMPORAL_TASK_QUEUE": self.settings.temporal_task_queue,
             "PYTHONUNBUFFERED": "1",
             "COLUMNS": "200",
@@ -109,6 +112,14 @@ class StackUp:
     @property
     def worker_pid(self) -> int | None:
         return read_pid(self.state / "worker.pid")
+
+    @property
+    def web_pid(self) -> int | None:
+        return read_pid(self.state / "web.pid")
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['web']}"
 
     @property
     def postmaster_pid(self) -> int | None:
@@ -194,6 +205,23 @@ async def test_killed_worker_is_restarted_and_takes_new_cases(stack_up: StackUp)
 
 
 @pytest.mark.e2e
+def test_killed_web_service_is_restarted_and_answers(stack_up: StackUp) -> None:
+    panel_row = (
+        rf"Web / API +{re.escape(stack_up.web_url)}  \(docs: /docs, OpenAPI: /openapi\.json\)"
+    )
+    assert re.search(panel_row, stack_up.console()), stack_up.console()
+    old = stack_up.web_pid
+    back_after = kill_and_await_back(stack_up, "web service", old)
+    new = stack_up.web_pid
+    assert new is not None and new != old and alive(new) and not alive(old)
+    assert "web service exited (signal 9, SIGKILL); restarting in" in stack_up.console()
+    with httpx.Client(base_url=stack_up.web_url, trust_env=False) as http:
+        assert http.get("/healthz").status_code == 200
+        assert http.get("/readyz").status_code == 200
+    print(f"web service back {back_after:.1f} s after SIGKILL")
+
+
+@pytest.mark.e2e
 async def test_killed_postgres_is_noticed_and_brought_back(stack_up: StackUp) -> None:
     old = stack_up.postmaster_pid
     back_after = kill_and_await_back(stack_up, "Postgres", old)
@@ -216,16 +244,18 @@ async def test_killed_temporal_server_is_brought_back(stack_up: StackUp) -> None
 
 
 @pytest.mark.e2e
-def test_ctrl_c_stops_everything_and_the_worker_wrote_only_json(stack_up: StackUp) -> None:
-    pids = [stack_up.worker_pid, stack_up.postmaster_pid, stack_up.temporal_pid]
+def test_ctrl_c_stops_everything_and_worker_and_web_wrote_only_json(stack_up: StackUp) -> None:
+    pids = [stack_up.worker_pid, stack_up.web_pid, stack_up.postmaster_pid, stack_up.temporal_pid]
     assert stack_up.stop() == 0, stack_up.console()
     assert "Stopped in" in stack_up.console()
     wait_for(lambda: not any(pid and alive(pid) for pid in pids), "every part stopped")
     wait_for(lambda: all(port_is_free(p) for p in stack_up.ports.values()), "ports free")
-    lines = (stack_up.state / "logs" / "worker.log").read_text().splitlines()
-    assert lines
-    for line in lines:
-        json.loads(line)  # every line, from every worker process the stack ran
+    for log in ("worker.log", "web.log"):
+        lines = (stack_up.state / "logs" / log).read_text().splitlines()
+        assert lines, log
+        for line in lines:
+            json.loads(line)  # every line, from every process the stack ran
+    assert not (stack_up.state / "web.pid").exists()
 
 
 # -- the supervisor in process -------------------------------------------------------------
