@@ -8,10 +8,18 @@ Every function validates its input with the schemas and turns Temporal's errors 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import structlog
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -22,6 +30,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from db.models import Case
+from db.models import CaseEvent as CaseEventRow
+from db.session import make_engine, make_sessionmaker
 from schemas import life
 from schemas.case import (
     AssignCaseworker,
@@ -32,6 +43,7 @@ from schemas.case import (
 )
 from schemas.errors import describe
 from schemas.intake import CaseIntake, Department, case_workflow_id, parse_intake_json
+from schemas.lists import AuditEvent, CaseListQuery, CasePage, CaseSummary
 from schemas.review import review_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.review import DepartmentReviewWorkflow
@@ -52,6 +64,16 @@ TRANSIENT = {
 }
 
 
+@asynccontextmanager
+async def store(database_url: str) -> AsyncIterator[async_sessionmaker]:
+    """The projection's sessions for a door (CLI, web): opened here, so no door imports db."""
+    engine = make_engine(database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
 def new_request_id() -> str:
     """An id for one officer's or system's request; a retry of that request reuses it."""
     return str(uuid.uuid4())
@@ -64,17 +86,28 @@ class CaseError(Exception):
     e.g. ``AlreadyAssigned``, ``Closing``, ``NotAllowedInPhase``, ``InvalidInput``), so a door
     (CLI, web) can react without reading the text."""
 
-    def __init__(self, message: str, kind: str | None = None) -> None:
+    def __init__(
+        self, message: str, kind: str | None = None, errors: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
+        self.errors = errors or []  # {field, reason} per problem, for a 422
 
 
 def parse_intake(raw: str | bytes) -> CaseIntake:
+    """The intake of a case system's document, checked against the real clock as well (a case
+    cannot be received in the future); a CaseError (kind InvalidInput) lists every problem."""
     try:
-        return parse_intake_json(raw)
+        return parse_intake_json(raw, now=datetime.now(UTC))
     except ValidationError as err:
+        lines = describe(err).splitlines()
         raise CaseError(
-            f"The case was not started; the intake has errors:\n{describe(err)}"
+            "The case was not started; the intake has errors:\n" + "\n".join(lines),
+            kind="InvalidInput",
+            errors=[
+                {"field": line.split(": ", 1)[0], "reason": line.split(": ", 1)[-1]}
+                for line in lines
+            ],
         ) from None
 
 
@@ -95,8 +128,16 @@ def summary(intake: CaseIntake) -> str:
     )
 
 
-async def start_case(client: Client, intake: CaseIntake, task_queue: str) -> WorkflowHandle:
-    """Start the case workflow; a second start with the same reference is rejected."""
+async def start_case(
+    client: Client, intake: CaseIntake, task_queue: str, request_id: str | None = None
+) -> WorkflowHandle:
+    """Start the case workflow; a second start with the same reference is rejected.
+
+    With *request_id* (a case system's idempotency key, hashed), a start that finds the case
+    already started by that same request returns its handle: retries of one request, even
+    concurrent ones, start one case. The id is kept in the workflow's memo (no personal data).
+    """
+    memo = {"request_id": request_id} if request_id else None
     try:
         return await client.start_workflow(
             CaseWorkflow.run,
@@ -105,11 +146,17 @@ async def start_case(client: Client, intake: CaseIntake, task_queue: str) -> Wor
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=summary(intake),
+            memo=memo,
         )
     except WorkflowAlreadyStartedError:
+        handle = case_handle(client, intake.reference)
+        described = await handle.describe() if request_id else None
+        if described is not None and await described.memo_value("request_id", None) == request_id:
+            return handle
         raise CaseError(
             f"A case with reference {intake.reference} already exists "
-            f"(workflow id {intake.workflow_id}); it was not started again."
+            f"(workflow id {intake.workflow_id}); it was not started again.",
+            kind="DuplicateReference",
         ) from None
 
 
@@ -432,3 +479,91 @@ async def restart_review(
     return await update_case(
         client, reference, CaseWorkflow.restart_review, request, "Review restart", request_id
     )
+
+
+# ------------------------------------------------------------------ lists (the projection)
+def _encode_cursor(received_at: datetime, case_id: str) -> str:
+    raw = f"{received_at.isoformat()}|{case_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, case_id = raw.split("|", 1)
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return parsed, case_id
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise CaseError(
+            "cursor: not a cursor this service gave out; start again without it.",
+            kind="InvalidInput",
+        ) from None
+
+
+async def list_cases(sessions: async_sessionmaker, query: CaseListQuery) -> CasePage:
+    """Cases from the projection, newest receipt first, filtered, one page at a time."""
+    stmt = select(Case)
+    if query.status is not None:
+        stmt = stmt.where(Case.status == query.status.value)
+    if query.department is not None:
+        stmt = stmt.where(Case.departments.any(query.department.value))
+    if query.breached is not None:
+        stmt = stmt.where(Case.contact_breached.is_(query.breached))
+    if query.agreed_from is not None:
+        stmt = stmt.where(Case.agreed_date >= query.agreed_from)
+    if query.agreed_to is not None:
+        stmt = stmt.where(Case.agreed_date <= query.agreed_to)
+    if query.caseworker is not None:
+        stmt = stmt.where(Case.caseworker_id == query.caseworker)
+    if query.references is not None:
+        stmt = stmt.where(Case.reference.in_(query.references))
+    if query.cursor:
+        at, case_id = _decode_cursor(query.cursor)
+        stmt = stmt.where(tuple_(Case.received_at, Case.case_id) < tuple_(at, case_id))
+    stmt = stmt.order_by(Case.received_at.desc(), Case.case_id.desc()).limit(query.limit + 1)
+    async with sessions() as session:
+        rows = list((await session.scalars(stmt)).all())
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [
+        CaseSummary.model_validate({f: getattr(r, f) for f in CaseSummary.model_fields})
+        for r in rows
+    ]
+    cursor = _encode_cursor(rows[-1].received_at, rows[-1].case_id) if more else None
+    return CasePage(items=items, next_cursor=cursor)
+
+
+async def case_events(sessions: async_sessionmaker, reference: str) -> list[AuditEvent]:
+    """A case's audit trail, in order (ids, kinds and codes; no personal data)."""
+    async with sessions() as session:
+        rows = (
+            await session.scalars(
+                select(CaseEventRow)
+                .where(CaseEventRow.case_id == case_workflow_id(reference))
+                .order_by(CaseEventRow.seq)
+            )
+        ).all()
+    return [AuditEvent(seq=r.seq, kind=r.kind, at=r.at, data=r.data) for r in rows]
+
+
+async def readiness(client: Client, sessions: async_sessionmaker) -> dict[str, bool]:
+    """Whether Temporal and Postgres answer now (for /readyz and the CLI)."""
+
+    async def temporal() -> None:
+        await client.service_client.check_health()
+
+    async def postgres() -> None:
+        async with sessions() as session:
+            await session.execute(select(1))
+
+    out = {}
+    for name, probe in (("temporal", temporal), ("postgres", postgres)):
+        try:
+            await asyncio.wait_for(probe(), timeout=3)
+            out[name] = True
+        except Exception as err:  # noqa: BLE001 - any failure means "not ready"
+            out[name] = False
+            structlog.get_logger("case_api").info("not ready", part=name, error=type(err).__name__)
+    return out

@@ -1,0 +1,103 @@
+"""The web service: FastAPI on uvicorn (`python -m web`), one more door on the service seam.
+
+`create_app` builds the app; its lifespan opens the Postgres pool, and the Temporal client is
+connected on first use, so the service starts (and `/healthz` answers) while Temporal or
+Postgres are still away; `/readyz` says when both answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+
+import case_api
+from settings import Settings, get_settings
+from temporal_client import connect
+from web import problems
+from web.api import cases, health
+
+DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
+environment and fire. Case systems start and follow cases here with an API key
+(`Authorization: Bearer <key>`, created with `starter.py api-key create NAME`). Errors are
+RFC 9457 problem documents (`application/problem+json`). Send an `Idempotency-Key` header
+with every request that changes something: a retry with the same key returns the first answer.
+"""
+
+
+class Services:
+    """What the routes use: the settings, the Postgres sessions, the Temporal client."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker, client: Client | None):
+        self.settings = settings
+        self.sessions = sessions
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def temporal(self) -> Client:
+        """The Temporal client, connected on first use; a 503 problem while Temporal is away."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(connect(self.settings), timeout=5)
+                except Exception:  # noqa: BLE001 - any failure: not reachable now
+                    raise problems.unavailable("Temporal") from None
+            return self._client
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: async_sessionmaker | None = None,
+    client: Client | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if sessions is not None:
+            app.state.services = Services(settings, sessions, client)
+            yield
+            return
+        async with case_api.store(settings.database_url) as own_sessions:
+            app.state.services = Services(settings, own_sessions, client)
+            yield
+
+    app = FastAPI(
+        title="Erhvervssag – Én indgang",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(cases.router, prefix="/api/v1")
+
+    def openapi() -> dict:
+        """The OpenAPI document, with the intake contract (read from the raw body, so that it
+        is checked exactly as the CLI checks it) among the schemas."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            intake = cases.intake_schema()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(intake.pop("$defs", {}))
+            components["CaseIntake"] = intake
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
