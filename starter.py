@@ -27,27 +27,22 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy import select
 from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import access
 import case_api
-from db.models import Case
-from db.session import make_engine, make_sessionmaker
 from domain import overview
 from domain.texts import COPENHAGEN
 from log_setup import configure_logging
 from schemas.case import CaseState
 from schemas.errors import describe
+from schemas.lists import CaseListQuery
 from settings import get_settings
 from temporal_client import connect
 
@@ -715,23 +710,16 @@ def yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-@asynccontextmanager
-async def database_sessions() -> AsyncIterator[async_sessionmaker]:
-    """A session factory on the settings' database for one command; its engine is closed
-    when the command is done."""
-    engine = make_engine(get_settings().database_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
+def database_sessions():
+    """A session factory on the settings' database for one command (through the seam)."""
+    return case_api.store(get_settings().database_url)
 
 
 async def fetch_cases(limit: int) -> list[Any]:
-    """The newest *limit* cases of the Postgres projection."""
-    async with database_sessions() as sessions, sessions() as session:
-        newest = (Case.received_at.desc(), Case.created_at.desc())
-        query = select(Case).order_by(*newest).limit(limit)
-        return list((await session.scalars(query)).all())
+    """The newest *limit* cases of the Postgres projection (case_api.list_cases)."""
+    async with database_sessions() as sessions:
+        page = await case_api.list_cases(sessions, CaseListQuery(limit=min(limit, 200)))
+        return page.items
 
 
 def case_block(row: Any) -> list[str]:

@@ -48,6 +48,7 @@ class CaseSummary(BaseModel):
     received_at: AwareDatetime
     contact_deadline: AwareDatetime
     contact_breached: bool
+    contacted_at: AwareDatetime | None
     caseworker_id: str | None
     agreed_date: date | None
     missing_material: list[str]
