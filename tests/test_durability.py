@@ -128,7 +128,7 @@ async def test_an_officers_action_during_a_temporal_restart_takes_effect_once(st
                 client, reference, "mkj", request_id="officer-1"
             )
             assert again == result
-            mails = await mails_to(stack.mail_dir, intake.contact.email, 2)
+            mails = await mails_to(stack.mail_dir, intake.contact.email, 2, timeout=90)
             assert [m.subject.split()[0] for m in mails] == ["Kvittering", "Jeres"]
             await asyncio.sleep(1.0)
             assert len(read_mails_to(stack.mail_dir, intake.contact.email)) == 2
