@@ -9,11 +9,12 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import access
 import httpx
 import pytest
 import pytest_asyncio
 
+import access
+import case_api
 from tests.conftest import make_intake
 from tests.test_e2e import mails_to, product, stack  # noqa: F401 - the running stack and worker
 from web.app import create_app
@@ -165,3 +166,42 @@ async def test_the_openapi_document_describes_the_intake(api):
     doc = (await http.get("/openapi.json")).json()
     assert "/api/v1/cases" in doc["paths"] and "CaseIntake" in doc["components"]["schemas"]
     assert (await http.get("/docs")).status_code == 200
+
+
+async def test_the_companys_actions_sent_by_its_case_system(api, product):  # noqa: F811
+    http, keys, _ = api
+    _, client, _ = product
+    reference = f"ACT-{uuid.uuid4().hex[:8]}"
+    body = document(reference)
+    assert (await http.post("/api/v1/cases", json=body, headers=auth(keys["byg"]))).is_success
+    await case_api.assign_caseworker(client, reference, "mkj")  # an officer, at the other door
+
+    url = f"/api/v1/cases/{reference}/material"
+    codes = {"codes": ["building.situation_plan", "building.floor_plans"]}
+    first = await http.post(url, json=codes, headers=auth(keys["byg"], "mat-1"))
+    assert first.status_code == 200, first.text
+    assert [m["code"] for m in first.json()["received"]] == codes["codes"]
+    again = await http.post(url, json=codes, headers=auth(keys["byg"], "mat-1"))
+    assert again.json() == first.json()  # the first result; the update ran once
+    events = await http.get(f"/api/v1/cases/{reference}/events", headers=auth(keys["byg"]))
+    assert [e["kind"] for e in events.json()].count("material_received") == 1
+
+    refused = await http.post(url, json=codes, headers=auth(keys["other"], "mat-2"))
+    assert refused.status_code == 403
+    invalid = await http.post(url, json={"codes": []}, headers=auth(keys["byg"]))
+    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "codes"
+    no_offer = await http.post(
+        f"/api/v1/cases/{reference}/nbe-answer", json={"accepted": True}, headers=auth(keys["byg"])
+    )
+    assert no_offer.status_code == 409 and no_offer.json()["type"].endswith("/NoNbeOffer")
+
+    withdrawn = await http.post(
+        f"/api/v1/cases/{reference}/withdrawal",
+        json={"reason": "Projektet er opgivet"},
+        headers=auth(keys["byg"], "wd-1"),
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["closing_reason"] == "withdrawn"
+    late = await http.post(
+        f"/api/v1/cases/{reference}/withdrawal", json={"reason": "Igen"}, headers=auth(keys["byg"])
+    )
+    assert late.status_code == 409 and late.headers["content-type"] == PROBLEM

@@ -19,7 +19,7 @@ import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
 from web import problems
-from web.api import cases, health
+from web.api import actions, cases, health
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
 environment and fire. Case systems start and follow cases here with an API key
@@ -81,6 +81,7 @@ def create_app(
     problems.install(app)
     app.include_router(health.router)
     app.include_router(cases.router, prefix="/api/v1")
+    app.include_router(actions.router, prefix="/api/v1")
 
     def openapi() -> dict:
         """The OpenAPI document, with the intake contract (read from the raw body, so that it
@@ -96,6 +97,8 @@ def create_app(
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(intake.pop("$defs", {}))
             components["CaseIntake"] = intake
+            for name, body in actions.body_schemas().items():
+                components.setdefault(name, body)
             app.openapi_schema = schema
         return app.openapi_schema
 
