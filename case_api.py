@@ -30,7 +30,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db.models import Case
+from db.models import Case, CaseworkerRow
 from db.models import CaseEvent as CaseEventRow
 from db.session import make_engine, make_sessionmaker
 from schemas import life
@@ -38,6 +38,7 @@ from schemas.case import (
     AssignCaseworker,
     AssignmentResult,
     CaseState,
+    Caseworker,
     RequestReviewTime,
     RestartReview,
 )
@@ -567,3 +568,14 @@ async def readiness(client: Client, sessions: async_sessionmaker) -> dict[str, b
             out[name] = False
             structlog.get_logger("case_api").info("not ready", part=name, error=type(err).__name__)
     return out
+
+
+async def staff_member(sessions: async_sessionmaker, caseworker_id: str) -> Caseworker | None:
+    """A person of the caseworker directory (active), for the doors' sign-in."""
+    async with sessions() as session:
+        row = await session.get(CaseworkerRow, caseworker_id)
+    if row is None or not row.active:
+        return None
+    return Caseworker.model_validate(
+        {f: getattr(row, f) for f in Caseworker.model_fields}, strict=False
+    )

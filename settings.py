@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # The web service (`python -m web`, FastAPI on uvicorn)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # Staff sessions: the cookie is signed with this secret (set a real one in production).
+    web_secret: SecretStr = SecretStr("dev-only-change-me-web")
+    # The dev stack's sign-in that picks a person from the caseworker directory; never in
+    # production (staff sign in with OpenID Connect there).
+    dev_sign_in: bool = False
+    # Caseworker ids with the operator role (restart reviews, refresh rosters, any handover).
+    operators: list[str] = Field(default_factory=list)
 
     # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
     caseworkers_file: Path = ROOT / "config" / "caseworkers.json"

@@ -18,8 +18,8 @@ from temporalio.client import Client
 import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
-from web import problems
-from web.api import actions, cases, health
+from web import problems, staff
+from web.api import actions, cases, health, officers
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
 environment and fire. Case systems start and follow cases here with an API key
@@ -82,6 +82,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(actions.router, prefix="/api/v1")
+    app.include_router(officers.router, prefix="/api/v1")
+    app.include_router(staff.router)
 
     def openapi() -> dict:
         """The OpenAPI document, with the intake contract (read from the raw body, so that it
@@ -97,7 +99,8 @@ def create_app(
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(intake.pop("$defs", {}))
             components["CaseIntake"] = intake
-            for name, body in actions.body_schemas().items():
+            bodies = actions.body_schemas() | officers.body_schemas()
+            for name, body in bodies.items():
                 components.setdefault(name, body)
             app.openapi_schema = schema
         return app.openapi_schema

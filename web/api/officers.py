@@ -1,0 +1,283 @@
+"""`/api/v1/cases/{reference}/...`: officers' actions, for signed-in staff (web/staff.py).
+
+The role decides who may do what (an officer reviews only for their own department; only the
+case's coordinator books meetings, decides and dismisses; a handover is the coordinator's or
+an operator's); the case decides whether it may happen now. Each action runs through the seam
+with its update id from the `Idempotency-Key`; a refusal is a 403 problem."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from temporalio.service import RPCError
+
+import case_api
+from schemas import life
+from schemas.case import AssignCaseworker, AssignmentResult, CaseState
+from schemas.intake import Department
+from web.api.actions import parse, update_id
+from web.api.cases import PROBLEM, IdempotencyKey, problem_of
+from web.problems import unavailable
+from web.staff import Staff, refuse, staff
+from workflows.case import CaseWorkflow
+
+router = APIRouter(tags=["officers' actions"])
+Officer = Annotated[Staff, Depends(staff)]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM,
+    403: PROBLEM,
+    404: PROBLEM,
+    409: PROBLEM,
+    422: PROBLEM,
+    503: PROBLEM,
+}
+
+
+def body_of(model: type[BaseModel]) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+async def state_of(request: Request, reference: str) -> CaseState:
+    try:
+        client = await request.app.state.services.temporal()
+        return await case_api.get_state(client, reference)
+    except case_api.CaseError as err:
+        raise problem_of(err) from None
+    except RPCError:
+        raise unavailable("Temporal") from None
+
+
+def is_coordinator(officer: Staff, state: CaseState) -> bool:
+    return state.caseworker is not None and state.caseworker.id == officer.id
+
+
+async def run(request: Request, call: Callable[[Any], Awaitable[Any]]):
+    """Run one action through the seam; rejections and outages as problems."""
+    client = await request.app.state.services.temporal()
+    try:
+        return await call(client)
+    except case_api.CaseError as err:
+        raise problem_of(err) from None
+    except RPCError:
+        raise unavailable("Temporal") from None
+
+
+@router.post(
+    "/cases/{reference}/assignment",
+    summary="Make a caseworker process-responsible, or hand the case over (name `replacing`)",
+    response_model=AssignmentResult,
+    responses=RESPONSES,
+    openapi_extra=body_of(AssignCaseworker),
+)
+async def assign(request: Request, reference: str, officer: Officer, key: IdempotencyKey = None):
+    body = parse(AssignCaseworker, await request.body())
+    if body.replacing is not None and not officer.operator:
+        state = await state_of(request, reference)
+        if not is_coordinator(officer, state):
+            raise refuse(
+                request,
+                403,
+                "handover by someone else",
+                "Only the case's process-responsible caseworker or an operator hands a case over.",
+            )
+    return await run(
+        request,
+        lambda client: case_api.assign_caseworker(
+            client, reference, body.caseworker_id, body.replacing, update_id(officer.id, key)
+        ),
+    )
+
+
+def coordinator_action(path: str, summary: str, model: type[BaseModel], update, what: str, result):
+    async def endpoint(
+        request: Request, reference: str, officer: Officer, key: IdempotencyKey = None
+    ):
+        body = parse(model, await request.body())
+        state = await state_of(request, reference)
+        if not is_coordinator(officer, state):
+            raise refuse(
+                request,
+                403,
+                f"{path} by someone else",
+                "Only the case's process-responsible caseworker may do this.",
+            )
+        return await run(
+            request,
+            lambda client: case_api.update_case(
+                client, reference, update, body, what, update_id(officer.id, key)
+            ),
+        )
+
+    endpoint.__name__ = "case_" + path.replace("-", "_")
+    router.add_api_route(
+        f"/cases/{{reference}}/{path}",
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        response_model=result,
+        responses=RESPONSES,
+        openapi_extra=body_of(model),
+    )
+
+
+coordinator_action(
+    "meetings",
+    "Book (or move) the pre-dialogue; both sides get a confirmation",
+    life.BookPreDialogue,
+    CaseWorkflow.book_pre_dialogue,
+    "Pre-dialogue booking",
+    life.PreDialogue,
+)
+coordinator_action(
+    "meeting-cancellations",
+    "Cancel the booked pre-dialogue, with the reason",
+    life.CancelPreDialogue,
+    CaseWorkflow.cancel_pre_dialogue,
+    "Pre-dialogue cancellation",
+    life.PreDialogue,
+)
+coordinator_action(
+    "meetings-held",
+    "Record that the pre-dialogue was held",
+    life.PreDialogueHeld,
+    CaseWorkflow.record_pre_dialogue_held,
+    "Pre-dialogue held",
+    life.PreDialogue,
+)
+coordinator_action(
+    "decision",
+    "Issue the ONE coordinated decision (when every review is in)",
+    life.IssueDecision,
+    CaseWorkflow.issue_decision,
+    "Decision",
+    CaseState,
+)
+coordinator_action(
+    "dismissal",
+    "Dismiss the case as incomplete (after the warning)",
+    life.Dismiss,
+    CaseWorkflow.dismiss,
+    "Dismissal",
+    CaseState,
+)
+
+
+def may_review(request: Request, officer: Staff, department: Department) -> None:
+    if department not in officer.person.departments:
+        raise refuse(
+            request,
+            403,
+            "review for another department",
+            f"Only an officer of {department.value} reviews for {department.value}.",
+        )
+
+
+@router.post(
+    "/cases/{reference}/reviews/{department}",
+    summary="Submit a department's review (an officer of that department)",
+    response_model=life.ReviewResult,
+    responses=RESPONSES,
+    openapi_extra=body_of(life.SubmitReview),
+)
+async def submit_review(
+    request: Request,
+    reference: str,
+    department: Department,
+    officer: Officer,
+    key: IdempotencyKey = None,
+):
+    may_review(request, officer, department)
+    body = parse(life.SubmitReview, await request.body())
+    return await run(
+        request,
+        lambda client: case_api.submit_review(
+            client,
+            reference,
+            department.value,
+            update_id(officer.id, key),
+            **body.model_dump(),
+        ),
+    )
+
+
+@router.post(
+    "/cases/{reference}/reviews/{department}/more-time",
+    summary="Ask the case for more working days for a review (moves the agreed date)",
+    response_model=life.NewReviewDeadline,
+    responses=RESPONSES,
+    openapi_extra=body_of(life.RequestMoreTime),
+)
+async def more_time(
+    request: Request,
+    reference: str,
+    department: Department,
+    officer: Officer,
+    key: IdempotencyKey = None,
+):
+    body = parse(life.RequestMoreTime, await request.body())
+    if department not in officer.person.departments and not is_coordinator(
+        officer, await state_of(request, reference)
+    ):
+        may_review(request, officer, department)  # refuses, naming the department
+    return await run(
+        request,
+        lambda client: case_api.request_more_time(
+            client, reference, department.value, update_id(officer.id, key), **body.model_dump()
+        ),
+    )
+
+
+@router.post(
+    "/cases/{reference}/reviews/{department}/restart",
+    summary="Start a failed or stopped review again (coordinator or operator)",
+    response_model=CaseState,
+    responses=RESPONSES,
+)
+async def restart_review(
+    request: Request,
+    reference: str,
+    department: Department,
+    officer: Officer,
+    key: IdempotencyKey = None,
+):
+    if not officer.operator and not is_coordinator(officer, await state_of(request, reference)):
+        raise refuse(
+            request,
+            403,
+            "restart by someone else",
+            "Only the case's process-responsible caseworker or an operator restarts a review.",
+        )
+    return await run(
+        request,
+        lambda client: case_api.restart_review(
+            client, reference, department.value, update_id(officer.id, key)
+        ),
+    )
+
+
+def body_schemas() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for model in (
+        AssignCaseworker,
+        life.BookPreDialogue,
+        life.CancelPreDialogue,
+        life.PreDialogueHeld,
+        life.IssueDecision,
+        life.Dismiss,
+        life.SubmitReview,
+        life.RequestMoreTime,
+    ):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
