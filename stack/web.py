@@ -53,7 +53,15 @@ class WebProcess(ChildProcess):
         ensure_port_free(self.port, PART)
 
     def process_env(self) -> dict[str, str]:
-        return self.env | {"ERHVERV_WEB_HOST": HOST, "ERHVERV_WEB_PORT": str(self.port)}
+        # The dev stack signs staff in by picking a person from the caseworker directory.
+        return (
+            {"ERHVERV_DEV_SIGN_IN": "true"}
+            | self.env
+            | {
+                "ERHVERV_WEB_HOST": HOST,
+                "ERHVERV_WEB_PORT": str(self.port),
+            }
+        )
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Wait until `/healthz` answers 200; raise `StackError` if the process exits first

@@ -125,3 +125,20 @@ async def test_the_dev_sign_in_is_off_unless_configured(product):  # noqa: F811
             cookies={"erhverv_staff": "mkj.9999999999.forged"},
         )
         assert forged.status_code == 401
+
+
+async def test_staff_read_every_case_a_case_system_only_its_own(web):
+    browser, key = web
+    reference = f"READ-{uuid.uuid4().hex[:8]}"
+    system = browser()
+    assert (
+        await system.post("/api/v1/cases", json=document(reference), headers=auth(key))
+    ).status_code == 201
+    sfl = await signed_in(browser, "sfl")
+    assert (await sfl.get(f"/api/v1/cases/{reference}")).json()["intake"]["reference"] == reference
+    page = await eventually(
+        lambda: sfl.get("/api/v1/cases?status=awaiting_caseworker&limit=200"),
+        lambda a: reference in [c["reference"] for c in a.json()["items"]],
+    )
+    assert reference in [c["reference"] for c in page.json()["items"]]
+    assert (await browser().get(f"/api/v1/cases/{reference}")).status_code == 401

@@ -11,20 +11,39 @@ import hashlib
 import json
 from typing import Annotated
 
-import access
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from temporalio.service import RPCError
 
+import access
 import case_api
 from schemas.case import CaseState
 from schemas.intake import CaseIntake
 from schemas.lists import AuditEvent, CaseListQuery, CasePage
 from web.auth import case_system, may_read
 from web.problems import STATUS_OF_KIND, Problem, unavailable
+from web.staff import COOKIE, Staff, staff
 
 router = APIRouter(tags=["cases"])
 Caller = Annotated[str, Depends(case_system)]
+
+
+async def reader(request: Request) -> str | Staff:
+    """Who reads: a case system (its API key) or signed-in staff (the session cookie)."""
+    if "authorization" not in request.headers and COOKIE in request.cookies:
+        return await staff(request)
+    return await case_system(request)
+
+
+Reader = Annotated[str | Staff, Depends(reader)]
+
+
+async def may_see(request: Request, who: str | Staff, reference: str) -> None:
+    """Staff see every case; a case system only the cases it started."""
+    if isinstance(who, str):
+        await may_read(request, who, reference)
+
+
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -144,20 +163,20 @@ async def start_case(
 
 @router.get(
     "/cases",
-    summary="The cases this case system started, newest first",
+    summary="Cases, newest first: a case system's own, or every case for staff",
     response_model=CasePage,
     responses={401: PROBLEM, 422: PROBLEM},
 )
 async def list_cases(
-    request: Request, caller: Caller, query: Annotated[CaseListQuery, Query()]
+    request: Request, who: Reader, query: Annotated[CaseListQuery, Query()]
 ) -> CasePage:
     services = request.app.state.services
-    mine = await access.references_of(services.sessions, caller)
-    wanted = [r for r in (query.references or mine) if r in set(mine)]
+    if isinstance(who, str):  # a case system: only the cases it started
+        mine = await access.references_of(services.sessions, who)
+        wanted = [r for r in (query.references or mine) if r in set(mine)]
+        query = query.model_copy(update={"references": wanted})
     try:
-        return await case_api.list_cases(
-            services.sessions, query.model_copy(update={"references": wanted})
-        )
+        return await case_api.list_cases(services.sessions, query)
     except case_api.CaseError as err:
         raise problem_of(err) from None
 
@@ -168,8 +187,8 @@ async def list_cases(
     response_model=CaseState,
     responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 503: PROBLEM},
 )
-async def get_case(request: Request, reference: str, caller: Caller) -> CaseState:
-    await may_read(request, caller, reference)
+async def get_case(request: Request, reference: str, who: Reader) -> CaseState:
+    await may_see(request, who, reference)
     client = await request.app.state.services.temporal()
     try:
         return await case_api.get_state(client, reference)
@@ -185,8 +204,8 @@ async def get_case(request: Request, reference: str, caller: Caller) -> CaseStat
     response_model=list[AuditEvent],
     responses={401: PROBLEM, 403: PROBLEM},
 )
-async def case_events(request: Request, reference: str, caller: Caller) -> list[AuditEvent]:
-    await may_read(request, caller, reference)
+async def case_events(request: Request, reference: str, who: Reader) -> list[AuditEvent]:
+    await may_see(request, who, reference)
     return await case_api.case_events(request.app.state.services.sessions, reference)
 
 
