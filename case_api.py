@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import any_, select, tuple_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import (
     Client,
@@ -509,7 +509,7 @@ async def list_cases(sessions: async_sessionmaker, query: CaseListQuery) -> Case
     if query.status is not None:
         stmt = stmt.where(Case.status == query.status.value)
     if query.department is not None:
-        stmt = stmt.where(Case.departments.any(query.department.value))
+        stmt = stmt.where(query.department.value == any_(Case.departments))
     if query.breached is not None:
         stmt = stmt.where(Case.contact_breached.is_(query.breached))
     if query.agreed_from is not None:

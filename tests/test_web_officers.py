@@ -141,4 +141,8 @@ async def test_staff_read_every_case_a_case_system_only_its_own(web):
         lambda a: reference in [c["reference"] for c in a.json()["items"]],
     )
     assert reference in [c["reference"] for c in page.json()["items"]]
+    fire = (await sfl.get("/api/v1/cases?department=fire&limit=200")).json()["items"]
+    environment = (await sfl.get("/api/v1/cases?department=environment&limit=200")).json()
+    assert reference in [c["reference"] for c in fire]
+    assert reference not in [c["reference"] for c in environment["items"]]
     assert (await browser().get(f"/api/v1/cases/{reference}")).status_code == 401

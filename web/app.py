@@ -100,6 +100,21 @@ def create_app(
             components.update(intake.pop("$defs", {}))
             components["CaseIntake"] = intake
             bodies = actions.body_schemas() | officers.body_schemas()
+            bodies["DevSignIn"] = staff.DevSignIn.model_json_schema()
+            schema["components"]["securitySchemes"] = {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a case system's API key (starter.py api-key create NAME)",
+                },
+                "staffSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": staff.COOKIE,
+                    "description": "a signed-in member of staff",
+                },
+            }
+            schema["security"] = [{"apiKey": []}, {"staffSession": []}]
             for name, body in bodies.items():
                 components.setdefault(name, body)
             app.openapi_schema = schema

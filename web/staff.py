@@ -100,11 +100,28 @@ class DevSignIn(BaseModel):
     caseworker_id: CaseworkerId
 
 
-@router.post("/auth/dev/sign-in", summary="Dev stack only: sign in as a caseworker")
-async def dev_sign_in(request: Request, response: Response, body: DevSignIn) -> dict[str, str]:
+PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+@router.post(
+    "/auth/dev/sign-in",
+    summary="Dev stack only: sign in as a caseworker",
+    responses={403: PROBLEM, 404: PROBLEM, 422: PROBLEM},
+    openapi_extra={
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DevSignIn"}}},
+        },
+    },
+)
+async def dev_sign_in(request: Request, response: Response) -> dict[str, str]:
     services = request.app.state.services
     if not services.settings.dev_sign_in:
         raise Problem(404, "NotFound", "Not found", "There is no such page.")
+    from web.api.actions import parse  # the one body reader: a 422 naming each field
+
+    body = parse(DevSignIn, await request.body())
     person = await case_api.staff_member(services.sessions, body.caseworker_id)
     if person is None:
         raise refuse(request, 403, "unknown caseworker", "No active caseworker with that id.")
@@ -120,7 +137,7 @@ async def dev_sign_in(request: Request, response: Response, body: DevSignIn) -> 
     return {"signed_in": person.id}
 
 
-@router.post("/auth/sign-out", summary="End the staff session")
+@router.post("/auth/sign-out", summary="End the staff session", openapi_extra={"security": []})
 async def sign_out(response: Response) -> dict[str, str]:
     response.delete_cookie(COOKIE)
     return {"signed_out": "yes"}

@@ -11,7 +11,7 @@ from web.problems import problem_response, unavailable
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The service is up")
+@router.get("/healthz", summary="The service is up", openapi_extra={"security": []})
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -19,6 +19,7 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Temporal and Postgres answer",
+    openapi_extra={"security": []},
     responses={503: {"description": "a part is not reachable; see Retry-After"}},
 )
 async def readyz(request: Request) -> JSONResponse:
