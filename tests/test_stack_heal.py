@@ -180,11 +180,14 @@ async def receipt_exactly_once(stack: StackUp, prefix: str) -> None:
 
 def kill_and_await_back(stack_up: StackUp, part: str, pid: int | None) -> float:
     """SIGKILL *part* by its PID and wait for the stack's "<part> is back" line; seconds."""
-    assert pid is not None and alive(pid)
+    assert pid is not None and alive(pid), f"no {part} running; the stack:\n{stack_up.console()}"
     backs = stack_up.console().count(f"{part} is back")
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
-    wait_for(lambda: stack_up.back(part, backs + 1), f"{part} back")
+    try:
+        wait_for(lambda: stack_up.back(part, backs + 1), f"{part} back")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; the stack:\n{stack_up.console()}") from None
     return time.monotonic() - killed_at
 
 
@@ -215,9 +218,9 @@ def test_killed_web_service_is_restarted_and_answers(stack_up: StackUp) -> None:
     new = stack_up.web_pid
     assert new is not None and new != old and alive(new) and not alive(old)
     assert "web service exited (signal 9, SIGKILL); restarting in" in stack_up.console()
-    with httpx.Client(base_url=stack_up.web_url, trust_env=False) as http:
-        assert http.get("/healthz").status_code == 200
-        assert http.get("/readyz").status_code == 200
+    with httpx.Client(base_url=stack_up.web_url, trust_env=False, timeout=10.0) as http:
+        assert http.get("/healthz").status_code == 200  # it is back once this answers
+        wait_for(lambda: http.get("/readyz").status_code == 200, "/readyz 200")
     print(f"web service back {back_after:.1f} s after SIGKILL")
 
 
