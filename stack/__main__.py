@@ -248,8 +248,11 @@ def up() -> None:
         step = "starting the web service, Postgres, Temporal and the SMTP sink"
         with ExitStack() as cleanup:
             with console.status(f"{step.capitalize()} …"):
-                dev = cleanup.enter_context(running_stack(settings.state_dir, **options))
+                dev = cleanup.enter_context(
+                    running_stack(settings.state_dir, **options, wait_for_web=False)
+                )
             timings = dict(dev.startup_seconds)
+            timings.pop("web", None)  # it starts while the rest does; awaited last
             step = "running migrations and seeding caseworkers"
             began = time.monotonic()
             with console.status(f"{step.capitalize()} …"):
@@ -274,6 +277,11 @@ def up() -> None:
                     )
                 )
             timings["worker"] = worker.startup_seconds or 0.0
+            if dev.web is not None:
+                step = "starting the web service"
+                with console.status(f"{step.capitalize()} …"):
+                    dev.web.wait_ready()
+                timings["web"] = dev.web.startup_seconds or 0.0
             console.print(_panel(dev, worker, settings, timings, _process_age()))
             step = "running"
             # From here on the console shows one line per event, not the parts' own info.

@@ -93,14 +93,16 @@ def running_stack(
     namespace: str = "default",
     web_port: int | None = None,
     web_env: Mapping[str, str] | None = None,
+    wait_for_web: bool = True,
 ) -> Iterator[DevStack]:
     """Start Postgres, Temporal and the SMTP sink; stop them in reverse order on exit.
 
     With *web_port*, the web service (`python -m web`) too, on 127.0.0.1:*web_port*, with the
     stack's `ERHVERV_*` addresses (`service_env`) and *web_env* on top (e.g. its
     `ERHVERV_TEMPORAL_TASK_QUEUE`); it is launched first, so that it starts while the others
-    do, ready (`/healthz` answers) when this yields, and stopped first. Its base URL is
-    `dev.web_url`, its log `logs/web.log`.
+    do, ready (`/healthz` answers) when this yields (unless *wait_for_web* is false: then call
+    `dev.web.wait_ready()`), and stopped first. Its base URL is `dev.web_url`, its log
+    `logs/web.log`.
 
     No migrations and no worker. Whatever started is stopped even if a later part fails.
     """
@@ -139,7 +141,8 @@ def running_stack(
             started.callback(part.stop)  # stop() is a no-op for a part that never started
             part.start()
         if web is not None:
-            web.wait_ready()
+            if wait_for_web:
+                web.wait_ready()
             started.callback(web.stop)  # on the way out, the web service stops first
         yield dev
 
