@@ -18,7 +18,7 @@ from temporalio.client import Client
 import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
-from web import problems, staff
+from web import pages, problems, staff
 from web.api import actions, cases, health, officers
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
@@ -84,6 +84,8 @@ def create_app(
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(officers.router, prefix="/api/v1")
     app.include_router(staff.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
 
     def openapi() -> dict:
         """The OpenAPI document, with the intake contract (read from the raw body, so that it
