@@ -244,7 +244,15 @@ async def visits(served):
                     "after_enter": landed,
                     "screenshot": shot,
                 }
-            results["_outside"] = {"requests": outside}
+            # Reflow (WCAG 1.4.10): 320 CSS pixels wide, no horizontal scrolling of the page.
+            await page.set_viewport_size({"width": 320, "height": 640})
+            widths = {}
+            for path in ("/vejledning", case_type_path(Department.building, CaseType.fire_safety)):
+                await page.goto(served + path)
+                widths[path] = await page.evaluate("() => document.documentElement.scrollWidth")
+                name = path.strip("/").replace("/", "_")
+                await page.screenshot(path=str(SCREENSHOTS / f"{name}_320px.png"), full_page=True)
+            results["_outside"] = {"requests": outside, "widths_at_320": widths}
         finally:
             await browser.close()
     return results
@@ -281,6 +289,9 @@ async def test_tab_reaches_the_skip_link_first_and_it_leads_to_the_content(visit
 
 async def test_the_browser_loads_nothing_from_elsewhere_and_screenshots_are_kept(visits):
     assert visits["_outside"]["requests"] == []
+    assert all(width <= 320 for width in visits["_outside"]["widths_at_320"].values()), visits[
+        "_outside"
+    ]["widths_at_320"]
     for path in [*PAGES, NOT_FOUND]:
         shot = visits[path]["screenshot"]
         assert shot.exists() and shot.stat().st_size > 10_000, shot
