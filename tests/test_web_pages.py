@@ -295,3 +295,13 @@ async def test_the_browser_loads_nothing_from_elsewhere_and_screenshots_are_kept
     for path in [*PAGES, NOT_FOUND]:
         shot = visits[path]["screenshot"]
         assert shot.exists() and shot.stat().st_size > 10_000, shot
+
+
+def test_the_front_door_leads_to_the_guidance() -> None:
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    with TestClient(create_app(), base_url="http://127.0.0.1") as http:
+        answer = http.get("/", follow_redirects=False)
+        assert answer.status_code == 307 and answer.headers["location"] == "/vejledning"

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
@@ -86,6 +87,12 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def front() -> RedirectResponse:
+        """The entry's front door leads to the guidance (the company's page and booking will
+        join it)."""
+        return RedirectResponse("/vejledning", status_code=307)
 
     def openapi() -> dict:
         """The OpenAPI document, with the intake contract (read from the raw body, so that it
