@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -27,17 +28,26 @@ from worker import build_worker
 pytestmark = pytest.mark.e2e
 
 
-async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
+@asynccontextmanager
+async def product_stack(folder, queue: str):
+    """The embedded stack on free ports, migrated and seeded: (stack, settings, sessions)."""
     with running_stack(
-        stack_dir / "stack",
+        folder,
         temporal_port=free_port(),
         ui_port=free_port(),
         pg_port=free_port(),
         smtp_port=free_port(),
     ) as stack:
-        settings = await prepared_settings(stack, "durability")
+        settings = await prepared_settings(stack, queue)
         engine = make_engine(settings.database_url)
-        sessions = make_sessionmaker(engine)
+        try:
+            yield stack, settings, make_sessionmaker(engine)
+        finally:
+            await engine.dispose()
+
+
+async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
+    async with product_stack(stack_dir / "stack", "durability") as (stack, settings, sessions):
         reference = f"DUR-{uuid.uuid4().hex[:8]}"
         intake = make_intake(
             reference=reference,
@@ -78,7 +88,6 @@ async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
                 await asyncio.sleep(0.1)
             await case_api.issue_decision(client, reference, "Projektet overholder reglerne.")
             final = await case_api.case_handle(client, reference).result()
-        await engine.dispose()
 
         assert final.status.value == "closed" and final.survey_sent
         mails = await mails_to(stack.mail_dir, intake.contact.email, 5)
@@ -96,16 +105,8 @@ async def test_an_officers_action_during_a_temporal_restart_takes_effect_once(st
     """Issue 7: the officer's `assign` is sent while the Temporal server is down; case_api
     retries it with the same update id until the server is back, and reports the result,
     never a failure for an action that took effect, and the contact letter goes out once."""
-    with running_stack(
-        stack_dir / "stack-restart",
-        temporal_port=free_port(),
-        ui_port=free_port(),
-        pg_port=free_port(),
-        smtp_port=free_port(),
-    ) as stack:
-        settings = await prepared_settings(stack, "restart")
-        engine = make_engine(settings.database_url)
-        sessions = make_sessionmaker(engine)
+    folder = stack_dir / "stack-restart"
+    async with product_stack(folder, "restart") as (stack, settings, sessions):
         reference = f"RST-{uuid.uuid4().hex[:8]}"
         intake = make_intake(reference=reference, received_at=datetime.now(UTC))
         client = await connect(settings)
@@ -132,7 +133,6 @@ async def test_an_officers_action_during_a_temporal_restart_takes_effect_once(st
             assert [m.subject.split()[0] for m in mails] == ["Kvittering", "Jeres"]
             await asyncio.sleep(1.0)
             assert len(read_mails_to(stack.mail_dir, intake.contact.email)) == 2
-        await engine.dispose()
 
 
 def read_mails_to(mail_dir, address: str) -> list:
