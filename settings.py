@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # The web service (`python -m web`, FastAPI on uvicorn)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    # The public address of the web entry, as companies reach it: the letters' guidance links
+    # lead there (empty: the municipality's general guidance links only).
+    public_base_url: str = "http://127.0.0.1:8000"
     # Staff sessions: the cookie is signed with this secret (set a real one in production).
     web_secret: SecretStr = SecretStr("dev-only-change-me-web")
     # The dev stack's sign-in that picks a person from the caseworker directory; never in

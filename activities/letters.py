@@ -49,7 +49,9 @@ class LetterActivities:
     @activity.defn(name="send_letter")
     async def send_letter(self, request: LetterRequest) -> LetterResult:
         try:
-            subject, body = render_letter(request.kind, self._complete(request))
+            subject, body = render_letter(
+                request.kind, self._complete(request), self.settings.public_base_url
+            )
         except MissingLetterFacts as err:  # a bug in the caller: retrying cannot help
             raise ApplicationError(str(err), type="MissingLetterFacts", non_retryable=True) from err
         except (ValueError, OverflowError, TypeError) as err:  # facts no letter can show

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from schemas.intake import Department
+from domain.texts import DEPARTMENT_NAMES
+from schemas.intake import CaseType, Department
 
 
 class Guidance(NamedTuple):
@@ -41,7 +42,29 @@ SUSTAINABILITY = Guidance(
 )
 
 
-def guidance_for(departments: list[Department]) -> list[Guidance]:
-    """The guidance links for the involved departments, in department order, plus sustainability."""
-    links = [g for d in Department if d in departments for g in GUIDANCE[d]]
+def guidance_for(
+    departments: list[Department],
+    case_type: CaseType | None = None,
+    base_url: str | None = None,
+) -> list[Guidance]:
+    """The guidance links for the involved departments, in department order, plus sustainability.
+
+    With the public *base_url* of the municipality's own entry (`ERHVERV_PUBLIC_BASE_URL`), each
+    department leads with its own guidance page for the case type (what to deliver, the service
+    target; one source with the engine's checklist), and sustainability links there too."""
+    links: list[Guidance] = []
+    for department in Department:
+        if department not in departments:
+            continue
+        if base_url and case_type is not None:
+            links.append(
+                Guidance(
+                    f"Det skal I aflevere til {DEPARTMENT_NAMES[department]}",
+                    f"{base_url.rstrip('/')}/vejledning/{department.value}/{case_type.value}",
+                )
+            )
+        links.extend(GUIDANCE[department])
+    if base_url:
+        own = Guidance(SUSTAINABILITY.title, f"{base_url.rstrip('/')}/vejledning#baeredygtighed")
+        return [*links, own]
     return [*links, SUSTAINABILITY]

@@ -172,8 +172,11 @@ def environment() -> Environment:
     return env
 
 
-def render_letter(kind: LetterKind, facts: LetterFacts) -> tuple[str, str]:
-    """Return (subject, body) of the letter *kind* about the case in *facts*."""
+def render_letter(
+    kind: LetterKind, facts: LetterFacts, public_base_url: str | None = None
+) -> tuple[str, str]:
+    """Return (subject, body) of the letter *kind* about the case in *facts*; with the
+    entry's *public_base_url*, the guidance links lead to its own guidance pages."""
     missing = [name for name in REQUIRED_FACTS.get(kind, ()) if not getattr(facts, name)]
     if missing:
         raise MissingLetterFacts(f"letter {kind.value} needs {', '.join(missing)}")
@@ -182,7 +185,7 @@ def render_letter(kind: LetterKind, facts: LetterFacts) -> tuple[str, str]:
         .get_template(f"{kind.value}.txt.j2")
         .render(
             f=facts,
-            guidance=guidance_for(facts.departments),
+            guidance=guidance_for(facts.departments, facts.case_type, public_base_url),
             closed=is_closed(facts),
             wished=wished_date(facts),
             wish_met=wished_date_met(facts),

@@ -305,3 +305,28 @@ def test_the_front_door_leads_to_the_guidance() -> None:
     with TestClient(create_app(), base_url="http://127.0.0.1") as http:
         answer = http.get("/", follow_redirects=False)
         assert answer.status_code == 307 and answer.headers["location"] == "/vejledning"
+
+
+def test_the_letters_guidance_links_lead_to_these_pages() -> None:
+    """The receipt links each department's page for the case type (one source: the checklist),
+    and every such link answers on the entry."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from mail.render import render_letter
+    from schemas.letters import LetterKind
+    from tests.test_letters import facts_for
+    from web.app import create_app
+
+    facts = facts_for(LetterKind.receipt)
+    _, body = render_letter(LetterKind.receipt, facts, public_base_url="http://127.0.0.1")
+    links = re.findall(r"http://127\.0\.0\.1(/vejledning/[a-z_-]+/[a-z_-]+)", body)
+    assert len(links) == len(facts.departments)
+    assert "http://127.0.0.1/vejledning#baeredygtighed" in body
+    assert "Det skal I aflevere til" in body
+    with TestClient(create_app(), base_url="http://127.0.0.1") as http:
+        for link in links:
+            answer = http.get(link)
+            assert answer.status_code == 200, link
+            assert "Det skal I aflevere" in answer.text
