@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import any_, select, tuple_
+from sqlalchemy import any_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import (
     Client,
@@ -33,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from db.models import Case, CaseworkerRow
 from db.models import CaseEvent as CaseEventRow
 from db.session import make_engine, make_sessionmaker
+from domain import worklist as worklist_rule
 from schemas import life
 from schemas.case import (
     AssignCaseworker,
@@ -44,7 +45,7 @@ from schemas.case import (
 )
 from schemas.errors import describe
 from schemas.intake import CaseIntake, Department, case_workflow_id, parse_intake_json
-from schemas.lists import AuditEvent, CaseListQuery, CasePage, CaseSummary
+from schemas.lists import AuditEvent, CaseListQuery, CasePage, CaseSummary, WorkItem
 from schemas.review import review_workflow_id
 from workflows.case import CaseWorkflow
 from workflows.review import DepartmentReviewWorkflow
@@ -579,3 +580,25 @@ async def staff_member(sessions: async_sessionmaker, caseworker_id: str) -> Case
     return Caseworker.model_validate(
         {f: getattr(row, f) for f in Caseworker.model_fields}, strict=False
     )
+
+
+async def worklist(
+    sessions: async_sessionmaker, person: Caseworker, now: datetime, closing_days=()
+) -> list[WorkItem]:
+    """A caseworker's worklist: their own open cases, the cases no one has taken yet, and the
+    open cases of their departments, most urgent first (domain/worklist.py)."""
+    stmt = select(Case).where(
+        Case.closing_reason.is_(None),
+        or_(
+            Case.caseworker_id == person.id,
+            Case.caseworker_id.is_(None),
+            *[d.value == any_(Case.departments) for d in person.departments],
+        ),
+    )
+    async with sessions() as session:
+        rows = (await session.scalars(stmt.limit(1000))).all()
+    cases = [
+        CaseSummary.model_validate({f: getattr(r, f) for f in CaseSummary.model_fields})
+        for r in rows
+    ]
+    return worklist_rule.worklist(cases, now, closing_days)

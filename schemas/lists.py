@@ -72,3 +72,18 @@ class AuditEvent(BaseModel):
     kind: str
     at: datetime
     data: dict[str, str | int | float | bool | None]
+
+
+class WorkItem(BaseModel):
+    """One line of a caseworker's worklist: which case, why now, and by when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str
+    reason: str  # contact_breached, contact_due, review_late, decision_due, in_progress
+    reason_text: str  # the same in Danish, for the page
+    status: str
+    departments: list[str]
+    caseworker_id: str | None
+    due: date | None
+    rank: int

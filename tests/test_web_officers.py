@@ -146,3 +146,18 @@ async def test_staff_read_every_case_a_case_system_only_its_own(web):
     assert reference in [c["reference"] for c in fire]
     assert reference not in [c["reference"] for c in environment["items"]]
     assert (await browser().get(f"/api/v1/cases/{reference}")).status_code == 401
+
+
+async def test_the_worklist_shows_a_case_no_one_has_taken(web):
+    browser, key = web
+    reference = f"WORK-{uuid.uuid4().hex[:8]}"
+    system = browser()
+    await system.post("/api/v1/cases", json=document(reference), headers=auth(key))
+    abr = await signed_in(browser, "abr")
+    items = await eventually(
+        lambda: abr.get("/api/v1/worklist"),
+        lambda a: reference in [i["reference"] for i in a.json()],
+    )
+    mine = next(i for i in items.json() if i["reference"] == reference)
+    assert mine["reason"] in ("contact_due", "in_progress", "contact_breached")
+    assert (await system.get("/api/v1/worklist", headers=auth(key))).status_code == 401

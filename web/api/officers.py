@@ -8,6 +8,7 @@ with its update id from the `Idempotency-Key`; a refusal is a 403 problem."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ import case_api
 from schemas import life
 from schemas.case import AssignCaseworker, AssignmentResult, CaseState
 from schemas.intake import Department
+from schemas.lists import WorkItem
 from web.api.actions import parse, update_id
 from web.api.cases import PROBLEM, IdempotencyKey, problem_of
 from web.problems import unavailable
@@ -262,6 +264,19 @@ async def restart_review(
         lambda client: case_api.restart_review(
             client, reference, department.value, update_id(officer.id, key)
         ),
+    )
+
+
+@router.get(
+    "/worklist",
+    summary="The signed-in caseworker's worklist, most urgent first",
+    response_model=list[WorkItem],
+    responses={401: PROBLEM},
+)
+async def my_worklist(request: Request, officer: Officer) -> list[WorkItem]:
+    services = request.app.state.services
+    return await case_api.worklist(
+        services.sessions, officer.person, datetime.now(UTC), services.settings.closing_days
     )
 
 
