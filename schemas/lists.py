@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.case import CaseStatus
-from schemas.fields import CaseworkerId
+from schemas.fields import CaseworkerId, Reference
 from schemas.intake import Department
 
 LAX = ConfigDict(extra="forbid")  # filters arrive as query strings
@@ -29,7 +29,9 @@ class CaseListQuery(BaseModel):
     agreed_from: date | None = Field(default=None, description="agreed decision date from")
     agreed_to: date | None = Field(default=None, description="agreed decision date to")
     caseworker: CaseworkerId | None = None
-    references: list[str] | None = Field(default=None, description="only these references")
+    references: Annotated[list[Reference], Field(max_length=200)] | None = Field(
+        default=None, description="only these references (at most 200)"
+    )
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, Field(max_length=200)] | None = Field(
         default=None, description="the next_cursor of the page before"

@@ -203,14 +203,18 @@ def test_hostile_updates_lax_python(case: Hostile) -> None:
     check(case, "python")
 
 
-def test_every_catalogued_change() -> None:
-    """Every listed change to every field, both ways in: complete, not sampled."""
+def run_catalogue() -> int:
     cases = all_hostile_cases()
-    assert len(cases) > 2000
     for case in cases:
         check(case, "json", catalogue=True)
         if case.model != "CaseIntake":
             check(case, "python", catalogue=True)
+    return len(cases)
+
+
+def test_every_catalogued_change() -> None:
+    """Every listed change to every field, both ways in: complete, not sampled."""
+    assert run_catalogue() > 2000
 
 
 @pytest.mark.parametrize("text", ["👩‍👩‍👧 Nordjysk", "Zoë e\u0301", "مريم ApS", "李小龍 A/S"])
@@ -228,8 +232,8 @@ def test_fine_unicode_in_names_is_kept(text: str) -> None:
 def test_report_counts(capsys: pytest.CaptureFixture[str]) -> None:
     """Print how many hostile documents were accepted and refused (quotable numbers; shown
     even without ``-s``)."""
-    if not COUNTS:
-        pytest.skip("run the property tests of this module first")
+    if not COUNTS[("catalogue CaseIntake/json", "refused")]:  # run alone or in part:
+        run_catalogue()  # count the complete catalogue here (it is deterministic)
     lines = [
         f"{prop}: {COUNTS[(prop, 'accepted')]} accepted, {COUNTS[(prop, 'refused')]} refused"
         for prop in sorted({p for p, _ in COUNTS})

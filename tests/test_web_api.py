@@ -147,6 +147,12 @@ async def test_errors_are_problem_documents_naming_each_field(api):
         assert response.headers["www-authenticate"] == "Bearer"
     unknown = await http.get("/api/v1/nothing-here")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
+    for path in ("/api/v1/cases/A%00B/events", "/api/v1/cases/" + "x" * 80):
+        bad_path = await http.get(path, headers=auth(keys["byg"]))
+        assert bad_path.status_code == 422 and bad_path.headers["content-type"] == PROBLEM
+    many = "&".join(f"references=R{n}" for n in range(201))
+    too_many = await http.get(f"/api/v1/cases?{many}", headers=auth(keys["byg"]))
+    assert too_many.status_code == 422
     cursor = await http.get("/api/v1/cases?cursor=%%%", headers=auth(keys["byg"]))
     assert cursor.status_code == 422 and "cursor" in cursor.json()["detail"]
 

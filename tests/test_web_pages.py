@@ -196,8 +196,9 @@ def served():
 async def visits(served):
     """Every page visited once in chromium: axe's violations, where the first Tab lands, where
     Enter on it leads, and a full-page screenshot."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (./dev test installs it)")
+    assert Path(CHROMIUM).exists(), (
+        f"{CHROMIUM} is missing: ./dev test installs it (as root: apt-get install chromium)"
+    )
     from axe_playwright_python.async_playwright import Axe
     from playwright.async_api import async_playwright
 

@@ -5,46 +5,45 @@ path and the reason, never the key."""
 
 from __future__ import annotations
 
-import access
 import structlog
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from web.problems import Problem
+import access
+from web.problems import Problem, unavailable
 
 _bearer = HTTPBearer(auto_error=False, description="An API key for a case system")
 log = structlog.get_logger("web.auth")
+
+
+def _unauthorized(request: Request, reason: str, title: str, detail: str) -> Problem:
+    log.info("refused", path=request.url.path, reason=reason)
+    return Problem(401, "Unauthorized", title, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def case_system(request: Request) -> str:
     """The calling case system's name, or a 401 problem."""
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     if credentials is None:
-        log.info("refused", path=request.url.path, reason="no api key")
-        raise Problem(
-            401,
-            "Unauthorized",
+        raise _unauthorized(
+            request,
+            "no api key",
             "An API key is needed",
             "Send the case system's API key as 'Authorization: Bearer <key>' (ask the "
             "municipality's operators for one: starter.py api-key create NAME).",
-            headers={"WWW-Authenticate": "Bearer"},
         )
     services = request.app.state.services
     try:
         name = await access.verify_api_key(services.sessions, credentials.credentials)
     except Exception:  # noqa: BLE001 - Postgres away: not the caller's fault
-        from web.problems import unavailable
-
         raise unavailable("Postgres") from None
     if name is None:
-        log.info("refused", path=request.url.path, reason="unknown or revoked api key")
-        raise Problem(
-            401,
-            "Unauthorized",
+        raise _unauthorized(
+            request,
+            "unknown or revoked api key",
             "The API key is not valid",
             "The API key is unknown or has been revoked; ask the municipality's operators "
             "for a new one.",
-            headers={"WWW-Authenticate": "Bearer"},
         )
     return name
 

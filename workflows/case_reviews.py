@@ -48,7 +48,7 @@ class Reviews:
     def _all_reviews_in(self) -> bool:
         return all(d.value in self.state.reviews for d in self.state.intake.departments)
 
-    def _review_open(self, department: Department) -> bool:
+    def _review_running(self, department: Department) -> bool:
         s, key = self.state, department.value
         round_ = s.review_rounds[key]
         return (
@@ -243,7 +243,7 @@ class Reviews:
                 type="ReviewAlreadySubmitted",
             )
         self.desk.check(Action.request_more_time)
-        if not self._review_open(request.department) or request.department not in self.children:
+        if not self._review_running(request.department) or request.department not in self.children:
             raise ApplicationError(
                 f"The {key} review is not running (the case is "
                 f"{s.status.value.replace('_', ' ')}); more time can be given to a running review.",

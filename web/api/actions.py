@@ -18,7 +18,7 @@ import case_api
 from schemas import life
 from schemas.case import CaseState
 from schemas.errors import describe
-from web.api.cases import PROBLEM, Caller, IdempotencyKey, problem_of
+from web.api.cases import PROBLEM, Caller, IdempotencyKey, RefPath, problem_of
 from web.auth import may_read
 from web.problems import Problem, unavailable
 from workflows.case import CaseWorkflow
@@ -114,7 +114,7 @@ def update_id(caller: str, key: str | None) -> str | None:
 
 def endpoint_for(action: Action):
     async def run_action(
-        request: Request, reference: str, caller: Caller, key: IdempotencyKey = None
+        request: Request, reference: RefPath, caller: Caller, key: IdempotencyKey = None
     ):
         await may_read(request, caller, reference)
         body = parse(action.model, await request.body())

@@ -11,13 +11,14 @@ import hashlib
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from temporalio.service import RPCError
 
 import access
 import case_api
 from schemas.case import CaseState
+from schemas.fields import REFERENCE_PATTERN
 from schemas.intake import CaseIntake
 from schemas.lists import AuditEvent, CaseListQuery, CasePage
 from web.auth import case_system, may_read
@@ -38,7 +39,7 @@ async def reader(request: Request) -> str | Staff:
 Reader = Annotated[str | Staff, Depends(reader)]
 
 
-async def may_see(request: Request, who: str | Staff, reference: str) -> None:
+async def may_see(request: Request, who: str | Staff, reference: RefPath) -> None:
     """Staff see every case; a case system only the cases it started."""
     if isinstance(who, str):
         await may_read(request, who, reference)
@@ -55,6 +56,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 PROBLEM = {"content": {"application/problem+json": {}}}
+RefPath = Annotated[
+    str,
+    Path(pattern=REFERENCE_PATTERN, max_length=64, description="the case system's reference"),
+]
 
 
 class CaseStarted(BaseModel):
@@ -87,7 +92,7 @@ def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def started(reference: str) -> CaseStarted:
+def started(reference: RefPath) -> CaseStarted:
     return CaseStarted(
         reference=reference,
         case_id=f"case-{reference}",
@@ -187,7 +192,7 @@ async def list_cases(
     response_model=CaseState,
     responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 503: PROBLEM},
 )
-async def get_case(request: Request, reference: str, who: Reader) -> CaseState:
+async def get_case(request: Request, reference: RefPath, who: Reader) -> CaseState:
     await may_see(request, who, reference)
     client = await request.app.state.services.temporal()
     try:
@@ -204,7 +209,7 @@ async def get_case(request: Request, reference: str, who: Reader) -> CaseState:
     response_model=list[AuditEvent],
     responses={401: PROBLEM, 403: PROBLEM},
 )
-async def case_events(request: Request, reference: str, who: Reader) -> list[AuditEvent]:
+async def case_events(request: Request, reference: RefPath, who: Reader) -> list[AuditEvent]:
     await may_see(request, who, reference)
     return await case_api.case_events(request.app.state.services.sessions, reference)
 

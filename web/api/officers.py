@@ -21,7 +21,7 @@ from schemas.case import AssignCaseworker, AssignmentResult, CaseState
 from schemas.intake import Department
 from schemas.lists import WorkItem
 from web.api.actions import parse, update_id
-from web.api.cases import PROBLEM, IdempotencyKey, problem_of
+from web.api.cases import PROBLEM, IdempotencyKey, RefPath, problem_of
 from web.problems import unavailable
 from web.staff import Staff, refuse, staff
 from workflows.case import CaseWorkflow
@@ -49,7 +49,7 @@ def body_of(model: type[BaseModel]) -> dict:
     }
 
 
-async def state_of(request: Request, reference: str) -> CaseState:
+async def state_of(request: Request, reference: RefPath) -> CaseState:
     try:
         client = await request.app.state.services.temporal()
         return await case_api.get_state(client, reference)
@@ -81,7 +81,9 @@ async def run(request: Request, call: Callable[[Any], Awaitable[Any]]):
     responses=RESPONSES,
     openapi_extra=body_of(AssignCaseworker),
 )
-async def assign(request: Request, reference: str, officer: Officer, key: IdempotencyKey = None):
+async def assign(
+    request: Request, reference: RefPath, officer: Officer, key: IdempotencyKey = None
+):
     body = parse(AssignCaseworker, await request.body())
     if body.replacing is not None and not officer.operator:
         state = await state_of(request, reference)
@@ -102,7 +104,7 @@ async def assign(request: Request, reference: str, officer: Officer, key: Idempo
 
 def coordinator_action(path: str, summary: str, model: type[BaseModel], update, what: str, result):
     async def endpoint(
-        request: Request, reference: str, officer: Officer, key: IdempotencyKey = None
+        request: Request, reference: RefPath, officer: Officer, key: IdempotencyKey = None
     ):
         body = parse(model, await request.body())
         state = await state_of(request, reference)
@@ -193,7 +195,7 @@ def may_review(request: Request, officer: Staff, department: Department) -> None
 )
 async def submit_review(
     request: Request,
-    reference: str,
+    reference: RefPath,
     department: Department,
     officer: Officer,
     key: IdempotencyKey = None,
@@ -221,7 +223,7 @@ async def submit_review(
 )
 async def more_time(
     request: Request,
-    reference: str,
+    reference: RefPath,
     department: Department,
     officer: Officer,
     key: IdempotencyKey = None,
@@ -247,7 +249,7 @@ async def more_time(
 )
 async def restart_review(
     request: Request,
-    reference: str,
+    reference: RefPath,
     department: Department,
     officer: Officer,
     key: IdempotencyKey = None,
