@@ -14,12 +14,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
-from web import pages, problems, staff
+from web import booking, company, desk, forms, pages, problems, staff
 from web.api import actions, cases, health, officers
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
@@ -85,7 +86,12 @@ def create_app(
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(officers.router, prefix="/api/v1")
     app.include_router(staff.router)
+    app.include_router(company.router)
+    app.include_router(booking.router)
+    app.include_router(desk.router)
     app.include_router(pages.router)
+    app.add_exception_handler(forms.FormRefused, pages.on_form_refused)
+    app.add_exception_handler(StarletteHTTPException, pages.on_http)
     app.mount("/static", pages.static_files(), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -9,6 +9,22 @@ Pages answer HTML, also when something is not found (a Danish 404 page); the API
 
 from __future__ import annotations
 
-from web.pages.routes import STATIC_DIR, router, static_files
+from web.pages.routes import (
+    STATIC_DIR,
+    message_page,
+    on_form_refused,
+    on_http,
+    render,
+    router,
+    static_files,
+)
 
-__all__ = ["STATIC_DIR", "router", "static_files"]
+__all__ = [
+    "STATIC_DIR",
+    "message_page",
+    "on_form_refused",
+    "on_http",
+    "render",
+    "router",
+    "static_files",
+]

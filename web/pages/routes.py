@@ -89,6 +89,54 @@ def not_found(request: Request) -> HTMLResponse:
     )
 
 
+def message_page(
+    request: Request,
+    *,
+    title: str,
+    message: str,
+    status_code: int = 200,
+    back: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A page that says one thing (a refusal, a link that no longer works), in Danish."""
+    response = render(
+        request,
+        "message.html",
+        title=title,
+        heading=title,
+        message=message,
+        back=back,
+        status_code=status_code,
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a client that wants JSON)."""
+    if request.url.path.startswith(("/api/", "/healthz", "/readyz", "/openapi.json", "/auth/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def on_form_refused(request: Request, exc) -> HTMLResponse:
+    """A form refused before it was read (CSRF, rate limit): a Danish page."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    title = "For mange forsøg" if exc.status == 429 else "Formularen kunne ikke sendes"
+    return message_page(
+        request, title=title, message=exc.message, status_code=exc.status, headers=headers
+    )
+
+
+async def on_http(request: Request, exc):
+    """A 404/405 for a browser is a Danish page; the API keeps its problem documents."""
+    from web import problems
+
+    if exc.status_code == 404 and wants_html(request):
+        return not_found(request)
+    return await problems.on_http(request, exc)
+
+
 HOME = ("Vejledning", "/vejledning")
 
 
