@@ -59,8 +59,31 @@ async def state_of(request: Request, reference: RefPath) -> CaseState:
         raise unavailable("Temporal") from None
 
 
+# The role rules, one place for every door (this API and the staff desk, web/desk/): who may
+# do what on a case. The case itself decides whether it may happen now.
 def is_coordinator(officer: Staff, state: CaseState) -> bool:
+    """The case's process-responsible caseworker."""
     return state.caseworker is not None and state.caseworker.id == officer.id
+
+
+def may_hand_over(officer: Staff, state: CaseState) -> bool:
+    """A handover (an assignment naming `replacing`): the coordinator or an operator."""
+    return officer.operator or is_coordinator(officer, state)
+
+
+def may_review_for(officer: Staff, department: Department) -> bool:
+    """A review: only an officer of that department."""
+    return department in officer.person.departments
+
+
+def may_ask_more_time(officer: Staff, state: CaseState, department: Department) -> bool:
+    """More time for a review: an officer of that department or the coordinator."""
+    return may_review_for(officer, department) or is_coordinator(officer, state)
+
+
+def may_restart_review(officer: Staff, state: CaseState) -> bool:
+    """Restart a failed or stopped review: the coordinator or an operator."""
+    return officer.operator or is_coordinator(officer, state)
 
 
 async def run(request: Request, call: Callable[[Any], Awaitable[Any]]):
@@ -87,7 +110,7 @@ async def assign(
     body = parse(AssignCaseworker, await request.body())
     if body.replacing is not None and not officer.operator:
         state = await state_of(request, reference)
-        if not is_coordinator(officer, state):
+        if not may_hand_over(officer, state):
             raise refuse(
                 request,
                 403,
@@ -177,7 +200,7 @@ coordinator_action(
 
 
 def may_review(request: Request, officer: Staff, department: Department) -> None:
-    if department not in officer.person.departments:
+    if not may_review_for(officer, department):
         raise refuse(
             request,
             403,
@@ -229,8 +252,8 @@ async def more_time(
     key: IdempotencyKey = None,
 ):
     body = parse(life.RequestMoreTime, await request.body())
-    if department not in officer.person.departments and not is_coordinator(
-        officer, await state_of(request, reference)
+    if not may_review_for(officer, department) and not may_ask_more_time(
+        officer, await state_of(request, reference), department
     ):
         may_review(request, officer, department)  # refuses, naming the department
     return await run(
@@ -254,7 +277,7 @@ async def restart_review(
     officer: Officer,
     key: IdempotencyKey = None,
 ):
-    if not officer.operator and not is_coordinator(officer, await state_of(request, reference)):
+    if not officer.operator and not may_restart_review(officer, await state_of(request, reference)):
         raise refuse(
             request,
             403,
