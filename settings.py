@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     dev_sign_in: bool = False
     # Caseworker ids with the operator role (restart reviews, refresh rosters, any handover).
     operators: list[str] = Field(default_factory=list)
+    # The dev stack's mail-sink page (/dev/post: the mails the SMTP sink stored); never in
+    # production (`./dev up` turns it on).
+    mail_sink_page: bool = False
 
     # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
     caseworkers_file: Path = ROOT / "config" / "caseworkers.json"

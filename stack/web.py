@@ -18,6 +18,9 @@ from stack.process import ChildProcess
 PART = "the web service"  # as `PortInUseError` names it (the setting: ERHVERV_WEB_PORT)
 READY_TIMEOUT = 30.0
 POLL_INTERVAL = 0.05
+# Pages only the dev stack has (never set in production): staff sign in by picking a person,
+# and /dev/post shows the mails the SMTP sink stored.
+DEV_ONLY = {"ERHVERV_DEV_SIGN_IN": "true", "ERHVERV_MAIL_SINK_PAGE": "true"}
 
 
 class WebProcess(ChildProcess):
@@ -59,7 +62,9 @@ class WebProcess(ChildProcess):
         ensure_port_free(self.port, PART)
 
     def process_env(self) -> dict[str, str]:
-        return self.env | {"ERHVERV_WEB_HOST": HOST, "ERHVERV_WEB_PORT": str(self.port)}
+        """The stack's settings, with the dev stack's own pages on (the dev sign-in, the
+        mail-sink page) unless the environment says otherwise."""
+        return DEV_ONLY | self.env | {"ERHVERV_WEB_HOST": HOST, "ERHVERV_WEB_PORT": str(self.port)}
 
     def start(self) -> None:
         """Launch the process (not waiting) and the thread that notices when it is ready."""
