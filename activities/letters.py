@@ -19,10 +19,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import refused_data_is_permanent
+from db.company_models import CompanyLink
 from db.models import OutboxLetter
+from domain import company_link
 from domain.survey import survey_url
 from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
-from mail.render import MissingLetterFacts, render_letter
+from mail.render import COMPANY_PAGE_LETTERS, MissingLetterFacts, render_letter
 from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
 from settings import Settings
 
@@ -46,11 +48,42 @@ class LetterActivities:
         url = survey_url(self.settings.survey_base_url, request.case_id, secret)
         return request.facts.model_copy(update={"survey_url": url})
 
+    async def _case_page_url(self, request: LetterRequest) -> str | None:
+        """The signed link to the company's case page for a letter to the company: its
+        link row is written here (the same letter, the same link id; a row written once),
+        the secret never enters history. None without a public address."""
+        base = self.settings.public_base_url
+        if (
+            request.kind not in COMPANY_PAGE_LETTERS
+            or not base
+            or not company_link.valid_case_id(request.case_id)
+        ):
+            return None
+        link_id = company_link.link_id_for(request.case_id, request.letter_key)
+        async with self.sessions.begin() as session:
+            await session.execute(
+                insert(CompanyLink)
+                .values(link_id=link_id, case_id=request.case_id, letter_key=request.letter_key)
+                .on_conflict_do_nothing(index_elements=[CompanyLink.link_id])
+            )
+        secret = company_link.signing_secret(
+            self.settings.company_link_secret.get_secret_value(),
+            self.settings.web_secret.get_secret_value(),
+        )
+        token = company_link.make_token(secret, request.case_id, link_id)
+        return company_link.page_url(base, token)
+
     @activity.defn(name="send_letter")
     async def send_letter(self, request: LetterRequest) -> LetterResult:
+        with refused_data_is_permanent(f"letter {request.letter_key}"):
+            page = await self._case_page_url(request)
         try:
             subject, body = render_letter(
-                request.kind, self._complete(request), self.settings.public_base_url
+                request.kind,
+                self._complete(request),
+                self.settings.public_base_url,
+                case_page_url=page,
+                case_page_days=self.settings.company_link_days if page else None,
             )
         except MissingLetterFacts as err:  # a bug in the caller: retrying cannot help
             raise ApplicationError(str(err), type="MissingLetterFacts", non_retryable=True) from err

@@ -57,6 +57,26 @@ REQUIRED_FACTS: dict[LetterKind, tuple[str, ...]] = {
 }
 
 
+# The letters to the company that carry the link to its own case page (web/company): every
+# letter the company gets while the case runs; not the survey (it has its own link).
+COMPANY_PAGE_LETTERS: frozenset[LetterKind] = frozenset(
+    {
+        LetterKind.receipt,
+        LetterKind.contact_letter,
+        LetterKind.reassignment,
+        LetterKind.material_status,
+        LetterKind.date_changed,
+        LetterKind.pre_dialogue_booked,
+        LetterKind.pre_dialogue_reminder,
+        LetterKind.pre_dialogue_cancelled,
+        LetterKind.nbe_offer,
+        LetterKind.decision,
+        LetterKind.dismissal_warning,
+        LetterKind.closed_notice,
+    }
+)
+
+
 class MissingLetterFacts(ValueError):
     """The facts lack what the letter kind needs: a bug in the caller, not a transient error."""
 
@@ -173,10 +193,16 @@ def environment() -> Environment:
 
 
 def render_letter(
-    kind: LetterKind, facts: LetterFacts, public_base_url: str | None = None
+    kind: LetterKind,
+    facts: LetterFacts,
+    public_base_url: str | None = None,
+    case_page_url: str | None = None,
+    case_page_days: int | None = None,
 ) -> tuple[str, str]:
     """Return (subject, body) of the letter *kind* about the case in *facts*; with the
-    entry's *public_base_url*, the guidance links lead to its own guidance pages."""
+    entry's *public_base_url*, the guidance links lead to its own guidance pages; with
+    *case_page_url* (a letter to the company, see `COMPANY_PAGE_LETTERS`), the letter links
+    the company's own case page, valid for *case_page_days*."""
     missing = [name for name in REQUIRED_FACTS.get(kind, ()) if not getattr(facts, name)]
     if missing:
         raise MissingLetterFacts(f"letter {kind.value} needs {', '.join(missing)}")
@@ -190,6 +216,8 @@ def render_letter(
             wished=wished_date(facts),
             wish_met=wished_date_met(facts),
             wish_was_met=wish_was_met(facts),
+            case_page_url=case_page_url if kind in COMPANY_PAGE_LETTERS else None,
+            case_page_days=case_page_days,
         )
     )
     first, _, body = text.partition("\n\n")
