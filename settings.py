@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     dev_sign_in: bool = False
     # Caseworker ids with the operator role (restart reviews, refresh rosters, any handover).
     operators: list[str] = Field(default_factory=list)
+    # The company's own case page (web/company, docs/company-page.md): the signed link in
+    # the letters (/sag?t=...) is signed with this secret (empty: the web secret) and works
+    # for this many days; uploads are limited to this size and stored in Postgres, or in
+    # this folder when it is set.
+    company_link_secret: SecretStr = SecretStr("")
+    company_link_days: int = Field(90, ge=1, le=3650)
+    upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    upload_dir: Path | None = None
     # The dev stack's mail-sink page (/dev/post: the mails the SMTP sink stored); never in
     # production (`./dev up` turns it on).
     mail_sink_page: bool = False
