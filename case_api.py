@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import any_, or_, select, tuple_
+from sqlalchemy import any_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import (
     Client,
@@ -602,3 +602,28 @@ async def worklist(
         for r in rows
     ]
     return worklist_rule.worklist(cases, now, closing_days)
+
+
+def _caseworker(row: CaseworkerRow) -> Caseworker:
+    return Caseworker.model_validate(
+        {f: getattr(row, f) for f in Caseworker.model_fields}, strict=False
+    )
+
+
+async def staff_member_by_email(sessions: async_sessionmaker, email: str) -> Caseworker | None:
+    """The active caseworker with this e-mail address (compared without case), for the
+    OpenID Connect sign-in; None when no one or more than one active person has it."""
+    stmt = select(CaseworkerRow).where(
+        CaseworkerRow.active, func.lower(CaseworkerRow.email) == email.strip().lower()
+    )
+    async with sessions() as session:
+        rows = (await session.scalars(stmt.limit(2))).all()
+    return _caseworker(rows[0]) if len(rows) == 1 else None
+
+
+async def staff_directory(sessions: async_sessionmaker) -> list[Caseworker]:
+    """Every active caseworker of the directory, by id (the dev stack's sign-in picker)."""
+    stmt = select(CaseworkerRow).where(CaseworkerRow.active).order_by(CaseworkerRow.id)
+    async with sessions() as session:
+        rows = (await session.scalars(stmt.limit(500))).all()
+    return [_caseworker(row) for row in rows]

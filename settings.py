@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     dev_sign_in: bool = False
     # Caseworker ids with the operator role (restart reviews, refresh rosters, any handover).
     operators: list[str] = Field(default_factory=list)
+    # The dev stack's mail-sink page (/dev/post: the mails the SMTP sink stored); never in
+    # production (`./dev up` turns it on).
+    mail_sink_page: bool = False
     # The company's own case page (web/company, docs/company-page.md): the signed link in
     # the letters (/sag?t=...) is signed with this secret (empty: the web secret) and works
     # for this many days; uploads are limited to this size and stored in Postgres, or in
@@ -87,9 +91,27 @@ class Settings(BaseSettings):
     company_link_days: int = Field(90, ge=1, le=3650)
     upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     upload_dir: Path | None = None
-    # The dev stack's mail-sink page (/dev/post: the mails the SMTP sink stored); never in
-    # production (`./dev up` turns it on).
-    mail_sink_page: bool = False
+    # Staff sign-in with OpenID Connect (web/oidc.py, docs/sign-in.md): the identity provider's
+    # issuer (its discovery document is at <issuer>/.well-known/openid-configuration; empty:
+    # no OpenID Connect sign-in), this service's client id and secret there, the scopes, and
+    # which claim names the caseworker: its value is matched against the directory's e-mail
+    # (oidc_caseworker_match "email") or is the caseworker id itself ("id").
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_scopes: str = "openid email profile"
+    oidc_caseworker_claim: str = "email"
+    oidc_caseworker_match: Literal["email", "id"] = "email"
+    # The address the identity providers send the browser back to (…/auth/callback,
+    # …/auth/virksomhed/callback); empty: public_base_url.
+    oidc_redirect_base: str = ""
+    # Companies sign in with MitID Erhverv through a NemLog-in / broker OpenID provider; the
+    # claim holding the company's CVR number (OIOSAML 3 / NemLog-in attribute name).
+    company_oidc_issuer: str = ""
+    company_oidc_client_id: str = ""
+    company_oidc_client_secret: SecretStr = SecretStr("")
+    company_oidc_scopes: str = "openid"
+    company_oidc_cvr_claim: str = "https://data.gov.dk/model/core/eid/professional/cvr"
 
     # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
     caseworkers_file: Path = ROOT / "config" / "caseworkers.json"
