@@ -521,6 +521,8 @@ async def list_cases(sessions: async_sessionmaker, query: CaseListQuery) -> Case
         stmt = stmt.where(Case.caseworker_id == query.caseworker)
     if query.references is not None:
         stmt = stmt.where(Case.reference.in_(query.references))
+    if query.company_cvr is not None:
+        stmt = stmt.where(Case.company_cvr == query.company_cvr)
     if query.cursor:
         at, case_id = _decode_cursor(query.cursor)
         stmt = stmt.where(tuple_(Case.received_at, Case.case_id) < tuple_(at, case_id))
@@ -547,7 +549,14 @@ async def case_events(sessions: async_sessionmaker, reference: str) -> list[Audi
                 .order_by(CaseEventRow.seq)
             )
         ).all()
-    return [AuditEvent(seq=r.seq, kind=r.kind, at=r.at, data=r.data) for r in rows]
+    events = [AuditEvent(seq=r.seq, kind=r.kind, at=r.at, data=r.data) for r in rows]
+    # ... and the company page's views and actions, merged by time (each trail's order kept)
+    from heapq import merge
+
+    from db import company_store
+
+    web = await company_store.web_events(sessions, case_workflow_id(reference))
+    return list(merge(events, web, key=lambda e: e.at))
 
 
 async def readiness(client: Client, sessions: async_sessionmaker) -> dict[str, bool]:
@@ -627,3 +636,87 @@ async def staff_directory(sessions: async_sessionmaker) -> list[Caseworker]:
     async with sessions() as session:
         rows = (await session.scalars(stmt.limit(500))).all()
     return [_caseworker(row) for row in rows]
+
+
+# ------------------------------------------------------- the company's own case page (issue 8)
+# The page's links, files, audit trail and letters live in Postgres (db/company_store.py);
+# the doors reach them only through these functions.
+def _case_id_of(case: str) -> str:
+    """A workflow id ("case-<reference>") from a reference or a workflow id."""
+    return case if case.startswith("case-") else case_workflow_id(case)
+
+
+async def company_link_state(sessions: async_sessionmaker, case_id: str, link_id: str) -> str:
+    """Whether a case page link still works: "ok", "revoked" or "unknown"."""
+    from db import company_store
+
+    return await company_store.link_state(sessions, case_id, link_id)
+
+
+async def revoke_company_links(sessions: async_sessionmaker, reference: str) -> int:
+    """Revoke every case page link of the case sent so far (the next letter brings a new
+    one); how many links were still working."""
+    from db import company_store
+
+    return await company_store.revoke_links(sessions, _case_id_of(reference))
+
+
+async def store_material_file(
+    sessions: async_sessionmaker,
+    upload_dir,
+    *,
+    reference: str,
+    material_code: str,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    sha256: str,
+    request_id: str,
+):
+    """Store a checked file a company delivered (once per request id); the stored file
+    (`db.company_store.StoredFile`: info, and whether this call stored it)."""
+    from db import company_store
+
+    return await company_store.store_file(
+        sessions,
+        upload_dir,
+        case_id=_case_id_of(reference),
+        material_code=material_code,
+        filename=filename,
+        content_type=content_type,
+        data=data,
+        sha256=sha256,
+        request_id=request_id,
+    )
+
+
+async def material_files(sessions: async_sessionmaker, case: str) -> list:
+    """The files the company delivered for the case (a reference or a workflow id), oldest
+    first: id, material code, safe file name, content type, size, SHA-256, time."""
+    from db import company_store
+
+    return await company_store.files_of(sessions, _case_id_of(case))
+
+
+async def material_file(sessions: async_sessionmaker, upload_dir, reference: str, file_id: str):
+    """(info, content) of one delivered file of the case; None if it has no such file."""
+    from db import company_store
+
+    return await company_store.file_content(sessions, upload_dir, _case_id_of(reference), file_id)
+
+
+async def record_web_event(
+    sessions: async_sessionmaker, reference: str, kind: str, data: dict | None = None
+) -> None:
+    """One line of the case's audit trail from the company's page (ids, kinds, codes; no
+    personal data)."""
+    from db import company_store
+
+    await company_store.record_web_event(sessions, _case_id_of(reference), kind, data or {})
+
+
+async def letters_of(sessions: async_sessionmaker, case: str, kinds=None) -> list:
+    """The case's letters (kind, subject, when), oldest first; *kinds* limits them."""
+    from db import company_store
+
+    return await company_store.letters_of(sessions, _case_id_of(case), kinds)

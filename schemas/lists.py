@@ -29,6 +29,9 @@ class CaseListQuery(BaseModel):
     agreed_from: date | None = Field(default=None, description="agreed decision date from")
     agreed_to: date | None = Field(default=None, description="agreed decision date to")
     caseworker: CaseworkerId | None = None
+    company_cvr: Annotated[str, Field(pattern=r"^[1-9][0-9]{7}$")] | None = Field(
+        default=None, description="only the cases of this company (CVR number)"
+    )
     references: Annotated[list[Reference], Field(max_length=200)] | None = Field(
         default=None, description="only these references (at most 200)"
     )
@@ -74,6 +77,34 @@ class AuditEvent(BaseModel):
     kind: str
     at: datetime
     data: dict[str, str | int | float | bool | None]
+    # "case": the workflow's own trail (seq is its order); "web": the company's page (views
+    # and actions; seq is that trail's own number)
+    source: str = "case"
+
+
+class MaterialFileInfo(BaseModel):
+    """A file a company delivered on its case page (the content is fetched separately)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    material_code: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: AwareDatetime
+
+
+class SentLetter(BaseModel):
+    """A letter of the case's outbox: what it was and when it left (no recipients, no text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    subject: str
+    created_at: AwareDatetime
+    sent_at: AwareDatetime | None
 
 
 class WorkItem(BaseModel):
