@@ -93,6 +93,8 @@ class OutboxLetter(Base):
     created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(TS)
     send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # booking (issue 8, migration 0005): a calendar invitation (.ics text) sent with the letter
+    calendar: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseworkerRow(Base):
@@ -105,6 +107,8 @@ class CaseworkerRow(Base):
     departments: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    # booking (issue 8, migration 0005): weekly hours offered for pre-dialogues
+    offered_hours: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
 
 # issue 8: the access seam (access.py, migration 0003)

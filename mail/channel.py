@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -15,11 +15,23 @@ from settings import Settings
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a letter, e.g. a calendar invitation (``text/calendar``, with
+    ``params={"method": "REQUEST"}``)."""
+
+    filename: str
+    content_type: str  # "maintype/subtype"
+    data: bytes
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class OutgoingLetter:
     message_id: str
     recipients: list[str]
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
 class RecipientRefused(Exception):
@@ -44,6 +56,15 @@ class EmailChannel:
         message["Message-ID"] = letter.message_id
         message["Date"] = format_datetime(datetime.now(UTC))
         message.set_content(letter.body, charset="utf-8")
+        for attachment in letter.attachments:
+            maintype, subtype = attachment.content_type.split("/", 1)
+            message.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+                params=dict(attachment.params),
+            )
         return message
 
     async def deliver(self, letter: OutgoingLetter) -> None:

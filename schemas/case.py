@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from schemas.fields import CaseworkerId, Reason
 from schemas.intake import CaseIntake, Department, Phone
@@ -34,6 +34,25 @@ class CaseStatus(StrEnum):
     closed = "closed"
 
 
+class OfferedHours(BaseModel):
+    """Weekly hours a caseworker offers for pre-dialogue meetings (booking, issue 8): ISO
+    weekday (1 = Monday ... 5 = Friday) and a start and end in Copenhagen wall-clock time."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    weekday: Annotated[int, Field(ge=1, le=7)]
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> OfferedHours:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("give start and end as local wall-clock times, e.g. 09:00")
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
 class Caseworker(BaseModel):
     """A caseworker of the municipality (staff contact details, not the applicant's)."""
 
@@ -45,6 +64,8 @@ class Caseworker(BaseModel):
     phone: Phone
     departments: list[Department] = Field(default_factory=list)
     active: bool = True
+    # booking (issue 8): the weekly hours offered for pre-dialogues; empty offers none
+    offered_hours: list[OfferedHours] = Field(default_factory=list)
 
 
 class CaseSetup(BaseModel):
