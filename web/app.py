@@ -20,7 +20,7 @@ from temporalio.client import Client
 import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
-from web import booking, company, desk, forms, pages, problems, staff
+from web import booking, company, desk, forms, pages, problems, signin, staff
 from web.api import actions, cases, health, officers
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
@@ -86,6 +86,7 @@ def create_app(
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(officers.router, prefix="/api/v1")
     app.include_router(staff.router)
+    app.include_router(signin.router)
     app.include_router(company.router)
     app.include_router(booking.router)
     app.include_router(desk.router)

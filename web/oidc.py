@@ -29,12 +29,13 @@ import hashlib
 import hmac
 import secrets
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.deprecate import AuthlibDeprecationWarning
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -43,6 +44,12 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from settings import Settings
+
+with warnings.catch_warnings():
+    # authlib 1.9 prefers the `httpx2` package and warns once when it uses httpx (locked here):
+    # the warning would be the one non-JSON line of the web service's log.
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 HANDSHAKE_MAX_AGE = 600
 DISCOVERY_TTL = 3600

@@ -141,3 +141,35 @@ async def dev_sign_in(request: Request, response: Response) -> dict[str, str]:
 async def sign_out(response: Response) -> dict[str, str]:
     response.delete_cookie(COOKIE)
     return {"signed_out": "yes"}
+
+
+def set_session(request: Request, response: Response, caseworker_id: str) -> None:
+    """Sign *caseworker_id* in on *response* (the dev sign-in's and OpenID Connect's cookie)."""
+    secret = request.app.state.services.settings.web_secret.get_secret_value().encode()
+    response.set_cookie(
+        COOKIE,
+        session_cookie(secret, caseworker_id),
+        max_age=MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.hostname not in ("127.0.0.1", "localhost"),  # the dev stack
+    )
+
+
+def end_session(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        COOKIE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.hostname not in ("127.0.0.1", "localhost"),
+    )
+
+
+async def signed_in(request: Request) -> Caseworker | None:
+    """The signed-in person, or None (for pages that show either)."""
+    services = request.app.state.services
+    secret = services.settings.web_secret.get_secret_value().encode()
+    caseworker_id = read_cookie(secret, request.cookies.get(COOKIE, ""))
+    if not caseworker_id:
+        return None
+    return await case_api.staff_member(services.sessions, caseworker_id)
