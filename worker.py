@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from activities.booking import BookingActivities
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
 from db.session import make_engine, make_sessionmaker
@@ -26,9 +27,10 @@ from temporal_client import connect
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
 from workflows.interceptors import INTERCEPTORS
+from workflows.pre_dialogue import PreDialogueWorkflow
 from workflows.review import DepartmentReviewWorkflow
 
-WORKFLOWS = [CaseWorkflow, DepartmentReviewWorkflow]
+WORKFLOWS = [CaseWorkflow, DepartmentReviewWorkflow, PreDialogueWorkflow]
 
 
 def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list:
@@ -39,7 +41,14 @@ def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list
         records.record_case,
         records.processing_history,
         letters.send_letter,
+        *booking_activities(sessions, channel, settings),
     ]
+
+
+def booking_activities(sessions, channel: LetterChannel, settings: Settings) -> list:
+    """The pre-dialogue booking's activities (letters with .ics, its row, a case's link)."""
+    booking = BookingActivities(sessions, channel, settings)
+    return [booking.send_booking_letter, booking.record_booking, booking.link_booking_to_case]
 
 
 def case_worker(client: Client, task_queue: str, activities: list) -> Worker:

@@ -189,3 +189,25 @@ class BookingView(BaseModel):
     place: str
     sequence: int
     case_reference: str | None = None
+
+
+class CaseBookingLink(BaseModel):
+    """A case starts naming a booking: the activity links them and returns the meeting."""
+
+    model_config = STRICT
+
+    booking_id: BookingId
+    reference: Reference
+
+
+class LinkedBooking(BaseModel):
+    """What a case keeps on record of the pre-dialogue its intake named."""
+
+    model_config = STRICT
+
+    booking_id: str
+    topic: PreDialogueTopic
+    starts_at: AwareDatetime
+    place: str
+    held: bool
+    open: bool  # still booked: the booking workflow is told of the case
