@@ -186,8 +186,12 @@ def serving(app, name: str, port: int | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def running_provider(clients: dict[str, tuple[str, list[str]]]) -> Iterator[Provider]:
+def running_provider(
+    clients: dict[str, tuple[str, list[str]]], host: str = "127.0.0.1"
+) -> Iterator[Provider]:
+    """The provider, serving. *host* names it in its issuer: "localhost" puts it on another
+    site than an app on 127.0.0.1, so a browser treats the way back as cross-site."""
     provider = Provider(clients=clients)
     with serving(provider.app(), "oidc-provider") as base:
-        provider.issuer = base
+        provider.issuer = base.replace("127.0.0.1", host, 1)
         yield provider

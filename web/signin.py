@@ -151,7 +151,7 @@ async def _page(
     response = render(
         request,
         "signin.html",
-        title="Log ind for medarbejdere",
+        title=("Fejl: " if errors else "") + "Log ind for medarbejdere",
         breadcrumbs=[("Log ind", None)],
         status_code=status_code,
         person=person,
@@ -195,7 +195,11 @@ async def dev_signin(request: Request) -> Response:
     try:
         pick = DevPick.model_validate(raw)
     except ValidationError as err:
-        return await _page(request, next_path, forms.danish_errors(err, LABELS), 422)
+        errors = [
+            forms.FieldError(e.field, "Vælg en sagsbehandler.") if e.field == "caseworker_id" else e
+            for e in forms.danish_errors(err, LABELS)
+        ]
+        return await _page(request, next_path, errors, 422)
     person = await case_api.staff_member(_services(request).sessions, pick.caseworker_id)
     if person is None:
         return _refused(request, "staff", SignInRefused("unknown caseworker (dev)", 403))
