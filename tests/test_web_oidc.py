@@ -345,3 +345,17 @@ async def test_without_configuration_the_sign_in_routes_say_so_in_danish(stack):
         for path in ("/auth/login", "/auth/callback", "/auth/virksomhed/login"):
             answer = await http.get(path)
             assert answer.status_code == 404 and "ikke sat op" in answer.text, path
+
+
+async def test_an_unreachable_provider_is_a_danish_503_page():
+    from tests.test_web_pages import page_settings
+
+    settings = page_settings().model_copy(
+        update={"oidc_issuer": "http://127.0.0.1:9", "oidc_client_id": STAFF_CLIENT}
+    )
+    away = create_app(settings)
+    async with away.router.lifespan_context(away):
+        with log_lines() as lines:
+            answer = await browser(away).get("/auth/login")
+    assert answer.status_code == 503 and "Prøv igen om lidt" in answer.text
+    assert refusals(lines)[0]["reason"] == "identity provider unreachable"

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from authlib.common.security import is_secure_transport
 from authlib.deprecate import AuthlibDeprecationWarning
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -168,6 +169,8 @@ async def _provider(client: Client, refresh_keys: bool = False) -> tuple[dict[st
     cached = _discovered.get(client.issuer)
     if cached and not refresh_keys and time.monotonic() - cached[0] < DISCOVERY_TTL:
         return cached[1], cached[2]
+    if not is_secure_transport(client.issuer):  # https, or http on the loopback only
+        raise SignInRefused("issuer is not https", 503)
     if cached and refresh_keys:
         metadata = cached[1]
     else:
@@ -175,8 +178,8 @@ async def _provider(client: Client, refresh_keys: bool = False) -> tuple[dict[st
         if metadata.get("issuer") != client.issuer:
             raise SignInRefused("discovery issuer differs from the configured issuer", 503)
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            if not isinstance(metadata.get(key), str):
-                raise SignInRefused(f"discovery document lacks {key}", 503)
+            if not isinstance(metadata.get(key), str) or not is_secure_transport(metadata[key]):
+                raise SignInRefused(f"discovery document lacks an https {key}", 503)
     try:
         keys = KeySet.import_key_set(await _get_json(metadata["jwks_uri"]))  # type: ignore[arg-type]
     except (JoseError, ValueError, TypeError, KeyError):

@@ -3,9 +3,10 @@
 A staff session is a signed cookie (HMAC-SHA256 with `ERHVERV_WEB_SECRET`; `Secure` unless
 on 127.0.0.1, `HttpOnly`, `SameSite=Strict`, 8 hours) holding the caseworker's id; the person
 and their departments come from the caseworker directory on every request, so a deactivated
-caseworker is out at once. Production signs staff in with OpenID Connect (the identity
-provider's subject mapped to a caseworker id; not built yet); the dev stack has a sign-in that
-picks a person from the directory (`ERHVERV_DEV_SIGN_IN`, off by default).
+caseworker is out at once. Production signs staff in with OpenID Connect (web/oidc.py,
+web/signin.py: a claim of the identity provider mapped to an active caseworker); the dev stack
+has a sign-in that picks a person from the directory (`ERHVERV_DEV_SIGN_IN`, off by default),
+as JSON here and as a form on /log-ind.
 
 Roles: an officer of a department reviews for that department; the case's coordinator (its
 process-responsible caseworker) books meetings, issues the decision and dismisses; an
