@@ -10,10 +10,10 @@ the case page and a confirmation, or with the case page saying in Danish why the
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -27,6 +27,7 @@ from schemas.case import CaseState
 from schemas.fields import REFERENCE_PATTERN
 from schemas.intake import Department
 from web import forms
+from web.api import officers
 from web.api.actions import update_id
 from web.desk import actions, texts, views
 from web.pages.routes import message_page, not_found, render
@@ -239,30 +240,33 @@ def form_id_of(action: actions.DeskAction, department, form) -> str:
     return action.key
 
 
+def _done(key: str, state: CaseState, officer: Staff, department, body) -> bool:
+    """Whether *state* shows the result of the action *key* as this post asked for it."""
+    if key == "review":
+        done = state.reviews.get(department.value)
+        return done is not None and done.outcome == body.outcome and done.text == body.text
+    if key == "decision":
+        return state.decision_issued and officers.is_coordinator(officer, state)
+    if key == "dismiss":
+        return state.closing is not None and state.closing.value == "dismissed_incomplete"
+    if key in ("take", "handover"):
+        return state.caseworker is not None and state.caseworker.id == body.caseworker_id
+    return False
+
+
 async def took_effect(client, reference: str, action, officer: Staff, department, body) -> bool:
-    """A repeated post whose first run already did it (the case has moved on since, so the
-    seam refuses the repeat): the state shows the result, and the repeat is a success."""
-    try:
-        state = await case_api.get_state(client, reference)
-    except (case_api.CaseError, RPCError):
-        return False
-    checks: dict[str, Any] = {
-        "review": lambda: (
-            (done := state.reviews.get(department.value)) is not None
-            and done.officer_id == officer.id
-            and done.outcome == body.outcome
-            and done.text == body.text
-        ),
-        "decision": lambda: (
-            state.decision_issued and officer.id == getattr(state.caseworker, "id", None)
-        ),
-        "dismiss": lambda: (
-            state.closing is not None and state.closing.value == "dismissed_incomplete"
-        ),
-        "take": lambda: state.caseworker is not None and state.caseworker.id == body.caseworker_id,
-        "handover": lambda: (
-            state.caseworker is not None and state.caseworker.id == body.caseworker_id
-        ),
-    }
-    check = checks.get(action.key)
-    return bool(check and check())
+    """A repeated post whose first run already did it (the case or review has moved on since,
+    so the seam refuses the repeat): the state shows the result, and the repeat is a success.
+    A review's result reaches the case a moment after the review took it, so that is awaited
+    (up to 3 s); the other results are in the state at once."""
+    tries = 15 if action.key == "review" else 1
+    for attempt in range(tries):
+        if attempt:
+            await asyncio.sleep(0.2)
+        try:
+            state = await case_api.get_state(client, reference)
+        except (case_api.CaseError, RPCError):
+            return False
+        if _done(action.key, state, officer, department, body):
+            return True
+    return False

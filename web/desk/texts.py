@@ -22,6 +22,7 @@ STATUS_NAMES = {
     CaseStatus.closed: "Lukket",
 }
 
+CONTACT = ("contact_breached", "contact_due")  # the worklist's reasons about first contact
 # What is due for a worklist line, by its reason (domain/worklist.py's keys).
 DUE_WHAT = {
     "contact_breached": "Kontakt til virksomheden",

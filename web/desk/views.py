@@ -60,8 +60,12 @@ async def worklist_rows(services, officer: Staff, now: datetime) -> list[WorkRow
     rows = []
     for item in items:
         case = summaries.get(item.reference)
-        if item.reason in ("contact_breached", "contact_due") and case is not None:
+        # A case no one has taken is due for contact (whatever its rank); the others by
+        # the date the worklist gives.
+        what = texts.DUE_WHAT.get(item.reason, "Sagen")
+        if (item.caseworker_id is None or item.reason in texts.CONTACT) and case is not None:
             day: date | None = calendar.local_date(case.contact_deadline)
+            what = texts.DUE_WHAT["contact_due"]
         else:
             day = item.due
         if item.caseworker_id is None:
@@ -75,7 +79,7 @@ async def worklist_rows(services, officer: Staff, now: datetime) -> list[WorkRow
                 reference=item.reference,
                 case_type=texts.case_type_name(case.case_type) if case else "",
                 company=case.company_name if case else "",
-                what=texts.DUE_WHAT.get(item.reason, "Sagen"),
+                what=what,
                 when=danish_date(day) if day else "Ingen dato endnu",
                 when_iso=day.isoformat() if day else "",
                 relative=relative_day(day, today) if day else None,
