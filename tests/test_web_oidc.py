@@ -359,3 +359,15 @@ async def test_an_unreachable_provider_is_a_danish_503_page():
             answer = await browser(away).get("/auth/login")
     assert answer.status_code == 503 and "Prøv igen om lidt" in answer.text
     assert refusals(lines)[0]["reason"] == "identity provider unreachable"
+
+
+async def test_a_token_for_several_audiences_needs_our_azp(app, provider):
+    person = {"sub": "s", "email": "mkj@kommune.example"}
+    provider.tweaks = {"aud": [STAFF_CLIENT, "another-client"]}
+    with log_lines() as lines:
+        _, answer = await sign_in(app, provider, person)
+    assert answer.status_code == 401
+    assert refusals(lines)[0]["reason"] == "ID token for several audiences without our azp"
+    provider.tweaks = {"aud": [STAFF_CLIENT, "another-client"], "azp": STAFF_CLIENT}
+    _, answer = await sign_in(app, provider, person)
+    assert answer.status_code == 200
