@@ -470,3 +470,7 @@ async def check_intake_booking(sessions: async_sessionmaker, intake: CaseIntake)
             kind="InvalidInput",
             errors=[{"field": "pre_dialogue_booking", "reason": reason}],
         ) from None
+
+
+def new_request_id() -> str:
+    return case_api.new_request_id()

@@ -106,6 +106,19 @@ def _line_before_email(value: Any) -> Any:
     return check_line(value.strip()) if isinstance(value, str) else value
 
 
+def check_booking_number(value: str) -> str:
+    """A pre-dialogue booking number, e.g. FD-7K2M9Q4X (see schemas/booking.py)."""
+    value = check_line(value.strip()).upper()
+    if not re.fullmatch(r"FD-[0-9A-HJKMNP-TV-Z]{8}", value):
+        raise ValueError("a booking number is FD- and 8 letters or digits, e.g. FD-7K2M9Q4X")
+    return value
+
+
+PreDialogueBooking = Annotated[
+    str,
+    AfterValidator(check_booking_number),
+    Field(description="the booking number of a pre-dialogue booked on the website"),
+]
 Cvr = Annotated[str, AfterValidator(check_cvr)]
 PNumber = Annotated[str, AfterValidator(check_p_number)]
 Phone = Annotated[str, Field(max_length=40), AfterValidator(check_phone)]
@@ -158,6 +171,9 @@ class CaseIntake(BaseModel):
     sustainability_level: Annotated[int, Field(ge=1, le=3)] | None = None
     pre_dialogue_wished: bool = False
     wished_decision_date: IsoDate | None = None
+    # booking (issue 8): the pre-dialogue booked on the website before this application; the
+    # case starts with it on record (the door checks it names an active booking first)
+    pre_dialogue_booking: PreDialogueBooking | None = None
 
     @field_validator("received_at")
     @classmethod
