@@ -820,6 +820,41 @@ def api_key_revoke(name: Name):
     say(f"The API key of case system {name} is revoked; requests with it are refused from now on.")
 
 
+# ------------------------------------------------------ the company's case page links
+company_links = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="The signed links to the company's case page (/sag?t=...) that the letters carry.",
+)
+app.add_typer(company_links, name="company-link")
+
+
+@company_links.command("revoke")
+def company_link_revoke(reference: Ref):
+    """Revoke every case page link the letters of case REF carried (e.g. a letter that
+    reached the wrong person); the next letter to the company brings a new link."""
+    from schemas.fields import check_reference
+
+    try:
+        reference = check_reference(reference)
+    except ValueError as err:
+        complain(f"REF: {err}")
+        raise typer.Exit(1) from None
+
+    async def go():
+        async with database_sessions() as sessions:
+            return await case_api.revoke_company_links(sessions, reference)
+
+    count = run(go(), options=False)
+    if count:
+        say(
+            f"Revoked {count} case page {'link' if count == 1 else 'links'} of case {reference}; "
+            "they show a refusal from now on, and the next letter brings a new link."
+        )
+    else:
+        say(f"Case {reference} had no working case page links; nothing was changed.")
+
+
 def _exit_code(exit_: SystemExit) -> int:
     return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +31,7 @@ from web.forms import reset_rate_limits
 
 pytestmark = pytest.mark.e2e
 
+ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 64 * 1024
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
@@ -339,7 +343,20 @@ async def test_tampered_expired_and_revoked_links_get_danish_refusals(site, stac
     expired = await http.get(f"/sag?t={old}")
     assert expired.status_code == 410 and "Linket er udløbet" in expired.text
     assert f"{site.settings.company_link_days} dage" in expired.text
-    assert await case_api.revoke_company_links(site.sessions, reference) == 1
+    revoked_by_cli = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "starter.py",
+        "company-link",
+        "revoke",
+        reference,
+        cwd=ROOT,
+        env={**os.environ, "ERHVERV_DATABASE_URL": site.settings.database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await revoked_by_cli.communicate()
+    assert revoked_by_cli.returncode == 0, err.decode()
+    assert f"Revoked 1 case page link of case {reference}" in " ".join(out.decode().split())
     revoked = await http.get(link)
     assert revoked.status_code == 410 and "Linket virker ikke længere" in revoked.text
     assert await case_api.revoke_company_links(site.sessions, reference) == 0
