@@ -29,7 +29,7 @@ from schemas.intake import Department
 from web import forms
 from web.api import officers
 from web.api.actions import update_id
-from web.desk import actions, texts, views
+from web.desk import actions, reading, texts, views
 from web.pages.routes import message_page, not_found, render
 from web.problems import Problem
 from web.staff import Staff, staff
@@ -195,7 +195,7 @@ async def _act(request: Request, reference: str, slug: str, department: str | No
         return to_sign_in(case_path(reference))
     form = await request.form()
     forms.check_csrf(request, form)
-    request_id = actions.request_id_of(form)
+    request_id = reading.request_id_of(form)
     try:
         state = await _state(request, reference)
     except case_api.CaseError:
@@ -207,9 +207,9 @@ async def _act(request: Request, reference: str, slug: str, department: str | No
     form_id = form_id_of(action, dept, form)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        body = actions.parse(action, form)
+        body = reading.parse(action, form)
     except ValidationError as err:
-        failed = Failed(form_id, actions.field_errors(action, err), values)
+        failed = Failed(form_id, reading.field_errors(action, err), values)
         return await show_case(
             request, officer, reference, state=state, status_code=422, failed=failed
         )
