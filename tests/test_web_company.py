@@ -127,9 +127,10 @@ async def eventually(check, tries: int = 100):
 
 
 # ------------------------------------------------------------------------------ tests
-async def test_the_receipt_links_the_case_page_and_each_view_is_audited(site, stack):  # noqa: F811
+async def test_the_receipt_links_the_case_page_and_each_view_is_audited(site, stack, capfd):  # noqa: F811
     reference, link = await new_case(site, stack)
     http = site.browser()
+    capfd.readouterr()
     page = await http.get(link)
     assert page.status_code == 200, page.text
     text = text_of(page.text)
@@ -141,6 +142,11 @@ async def test_the_receipt_links_the_case_page_and_each_view_is_audited(site, st
     assert "<script" not in page.text
     assert not re.search(r"\b(du|dig|din|dit|dine)\b", text, re.IGNORECASE)
     await http.get(link)
+    await http.get(link + "x")  # a refusal is logged too
+    token = link.split("t=", 1)[1]
+    logged = capfd.readouterr()
+    assert "case page shown" in logged.out + logged.err
+    assert token[:40] not in logged.out + logged.err  # the token never reaches a log line
     events = await web_events(site, reference)
     assert [e.kind for e in events].count("company_page_viewed") == 2
     assert all(e.data["via"] == "link" and len(e.data["link_id"]) == 32 for e in events)

@@ -140,6 +140,7 @@ async def show(request: Request, access: Access) -> HTMLResponse:
 
 async def confirm_withdraw(request: Request, access: Access) -> HTMLResponse:
     state = await live_state(request, access)
+    await audit(request, access, "company_withdrawal_form_viewed")
     if "withdraw" not in views.allowed_actions(state):
         return await render_case(request, access, state)
     return withdraw_page(request, access)
