@@ -10,6 +10,7 @@ import html
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -286,3 +287,58 @@ async def test_the_mail_sink_page_is_there_only_when_switched_on(product, stack)
             assert links and f'<a href="{html.escape(links[0])}">' in one.text
             for bad in ("..%2F..%2Fsettings.py", "nope.eml", ".hidden.eml"):
                 assert (await http.get(f"/dev/post/{bad}", headers=HTML)).status_code == 404
+
+
+async def test_meetings_and_more_time_through_the_forms(web):  # noqa: F811
+    browser, key = web
+    reference = f"DESK-M-{uuid.uuid4().hex[:8]}"
+    await start(web, reference)
+    mkj = await signed_in(browser, "mkj")
+    page = await case_page(mkj, reference, 'id="take"')
+    assert (await submit(mkj, page, "take")).status_code == 303
+    page = await case_page(mkj, reference, 'id="book"')
+
+    # A working day two weeks on, 10:00 Copenhagen time, as a datetime-local field sends it.
+    day = calendar.add_working_days(calendar.local_date(datetime.now(UTC)), 10)
+    at = f"{day.isoformat()}T10:00"
+    nowhere = await submit(mkj, page, "book", topic="general", at=at, place="", video_link="")
+    assert nowhere.status_code == 422
+    assert '<a href="#book-place">Skriv et sted eller et videolink til mødet.</a>' in nowhere.text
+    assert f'value="{at}"' in nowhere.text
+    booked = await submit(mkj, page, "book", topic="general", at=at, place="Rådhuset")
+    assert booked.status_code == 303, booked.text
+    page = (await mkj.get(booked.headers["location"], headers=HTML)).text
+    assert "Forhåndsdialogen er booket" in page
+    assert f"{danish_date(day)} kl. 10.00" in text_of(page) and "Rådhuset" in page
+    cancelled = await submit(mkj, page, "cancel-general", reason="Virksomheden har meldt afbud.")
+    assert cancelled.status_code == 303, cancelled.text
+    page = (await mkj.get(cancelled.headers["location"], headers=HTML)).text
+    assert "Forhåndsdialogen er aflyst" in page and "Aflyst" in page
+
+    state = (await browser().get(f"/api/v1/cases/{reference}", headers=auth(key))).json()
+    codes = [m["code"] for m in state["required_material"]]
+    await browser().post(
+        f"/api/v1/cases/{reference}/material", json={"codes": codes}, headers=auth(key)
+    )
+    page = await case_page(mkj, reference, 'id="more_time-fire"')
+    words = await submit(mkj, page, "more_time-fire", working_days="fem", reason="Vi venter.")
+    assert words.status_code == 422
+    assert '<a href="#more_time-fire-working_days">Antal hverdage skal være et tal.</a>' in (
+        words.text
+    )
+    more = await submit(
+        mkj, page, "more_time-fire", working_days="5", reason="Vi afventer en vurdering."
+    )
+    assert more.status_code == 303, more.text
+    assert more.headers["location"].endswith("?udfoert=more_time")
+
+
+def test_the_dev_stack_turns_the_dev_pages_on_unless_told_otherwise(tmp_path):
+    from stack.web import WebProcess
+
+    env = {"ERHVERV_STATE_DIR": str(tmp_path)}
+    on = WebProcess(8000, tmp_path / "web.log", env, tmp_path).process_env()
+    assert on["ERHVERV_MAIL_SINK_PAGE"] == on["ERHVERV_DEV_SIGN_IN"] == "true"
+    told = env | {"ERHVERV_MAIL_SINK_PAGE": "false"}
+    off = WebProcess(8000, tmp_path / "web.log", told, tmp_path).process_env()
+    assert off["ERHVERV_MAIL_SINK_PAGE"] == "false" and off["ERHVERV_DEV_SIGN_IN"] == "true"
