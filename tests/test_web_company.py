@@ -425,6 +425,9 @@ async def test_staff_download_a_delivered_file_stored_in_postgres(product, stack
         assert signed.status_code == 200
         listed = await staff.get(f"/sagsbehandler/sager/{reference}/filer")
         assert [f["sha256"] for f in listed.json()] == [hashlib.sha256(PNG).hexdigest()]
+        desk = await staff.get(f"/sagsbehandler/sager/{reference}")  # the staff case page
+        assert desk.status_code == 200 and f'href="{url}"' in desk.text
+        assert "Modtagne filer" in desk.text and hashlib.sha256(PNG).hexdigest()[:12] in desk.text
         got = await staff.get(url)
         assert got.status_code == 200 and got.content == PNG
         assert got.headers["content-type"] == "image/png"

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 import case_api
+from domain.texts import danish_datetime
 from schemas.case import CaseState
 from schemas.fields import REFERENCE_PATTERN
 from schemas.intake import Department
@@ -112,7 +113,13 @@ async def show_case(
         return not_found(request)
     except (Problem, RPCError):
         return unavailable(request)
-    events = await case_api.case_events(request.app.state.services.sessions, reference)
+    sessions = request.app.state.services.sessions
+    events = await case_api.case_events(sessions, reference)
+    titles = {line.code: line.title for line in state.required_material}
+    files = [
+        (f, titles.get(f.material_code, f.material_code), danish_datetime(f.uploaded_at))
+        for f in await case_api.material_files(sessions, reference)
+    ]
     done = None if failed or rejected else texts.DONE.get(request.query_params.get("udfoert", ""))
     response = render(
         request,
@@ -126,6 +133,7 @@ async def show_case(
         failed=failed,
         rejected=rejected,
         done=done,
+        files=files,
         action_path=lambda key, department=None: action_path(reference, key, department),
         **views.case_view(state, events, officer),
     )
