@@ -94,7 +94,13 @@ def _read(values: dict[str, Any]) -> tuple[BookingRequest | None, list[forms.Fie
     try:
         return BookingRequest.model_validate(values, strict=False), []
     except ValidationError as err:
-        return None, forms.danish_errors(err, LABELS)
+        found = forms.danish_errors(err, LABELS)
+        return None, [
+            forms.FieldError(e.field, f"Udfyld {LABELS[e.field]}.")
+            if e.field in FIELDS and not str(values.get(e.field, "")).strip()
+            else e
+            for e in found
+        ]
 
 
 def slot_value(slot: Slot) -> str:
