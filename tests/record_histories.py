@@ -16,12 +16,15 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio import activity
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 import case_api
 from domain import calendar
+from schemas.booking import CaseBookingLink, LinkedBooking
 from schemas.case import CaseStatus
+from schemas.life import PreDialogueTopic
 from tests.conftest import make_intake, register_search_attributes, sleep_until, start_time_skipping
 from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
@@ -158,6 +161,39 @@ async def _racing_decision_and_withdrawal(env: WorkflowEnvironment, queue: str) 
     return await life.handle.fetch_history()
 
 
+BOOKED_BEFORE = "FD-7K2M9Q4X"
+
+
+def _booking_fakes() -> list:
+    """The booking's link activity at the boundary: a pre-dialogue booked on the website."""
+    @activity.defn(name="link_booking_to_case")
+    async def link_booking_to_case(link: CaseBookingLink) -> LinkedBooking:
+        return LinkedBooking(
+            booking_id=link.booking_id,
+            topic=PreDialogueTopic.general,
+            starts_at=RECEIVED - timedelta(days=6),
+            place="Erhvervsservice, Aalborg Kommune",
+            held=False,
+            open=True,
+        )
+
+    return [link_booking_to_case]
+
+
+async def _intake_names_a_booking(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
+    """Booking (issue 8): the intake names a pre-dialogue booked before the application."""
+    intake = make_intake(
+        reference="REPLAY-BOOKED", received_at=RECEIVED, pre_dialogue_booking=BOOKED_BEFORE
+    )
+    await sleep_until(env, RECEIVED)
+    handle = await case_api.start_case(env.client, intake, queue)
+    await env.sleep(timedelta(hours=1))
+    await case_api.assign_caseworker(env.client, intake.reference, "mkj")
+    await case_api.withdraw(env.client, intake.reference, "Opgivet")
+    await handle.result()
+    return await handle.fetch_history()
+
+
 SCENARIOS = {
     "contact_breach_then_late_assignment": _breach_then_late_assignment,
     "contact_assignment_and_reassignment": _assignment_and_reassignment,
@@ -175,6 +211,8 @@ SCENARIOS = {
     "core_v2_dismissal": _dismissal,
     "core_v2_withdrawal_with_meeting_ahead": _withdrawal_with_meeting_ahead,
     "core_v2_racing_decision_and_withdrawal": _racing_decision_and_withdrawal,
+    # Recorded with booking (issue 8, patch "pre-dialogue-booking-v1").
+    "core_v2_booking_intake_names_a_booking": _intake_names_a_booking,
 }
 
 
@@ -184,7 +222,8 @@ async def record(name: str) -> WorkflowHistory:
     try:
         await register_search_attributes(env.client)
         queue = f"record-{uuid.uuid4()}"
-        async with case_worker(env.client, queue, Fakes(env, roster=list(ROSTER)).activities()):
+        fakes = Fakes(env, roster=list(ROSTER)).activities() + _booking_fakes()
+        async with case_worker(env.client, queue, fakes):
             return await SCENARIOS[name](env, queue)
     finally:
         await env.shutdown()

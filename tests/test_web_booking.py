@@ -266,3 +266,40 @@ async def test_an_intake_naming_an_unknown_or_cancelled_booking_starts_nothing(w
         await booking_api.check_intake_booking(sessions, intake)
     assert err.value.kind == "InvalidInput"
     assert err.value.errors[0]["field"] == "pre_dialogue_booking"
+
+
+async def test_a_case_naming_its_booking_starts_with_the_pre_dialogue_on_record(web):
+    _, settings, client, sessions = web
+    from tests.test_booking import request_for
+
+    offered = await booking_api.offered_slots(sessions, [Department.building], ())
+    booked = await booking_api.book(
+        client, sessions, settings, request_for("case@firma.dk"), offered[-1], uuid.uuid4().hex
+    )
+    intake = make_intake(
+        reference=f"FD-CASE-{uuid.uuid4().hex[:6]}",
+        received_at=datetime.now(UTC),
+        pre_dialogue_booking=booked.booking_id.lower(),  # normalised: FD-...
+    )
+    await booking_api.check_intake_booking(sessions, intake)  # an active booking: passes
+    await case_api.start_case(client, intake, settings.temporal_task_queue)
+    for _ in range(100):
+        state = await case_api.get_state(client, intake.reference)
+        view = await booking_api.get_booking(sessions, booked.booking_id)
+        if state.pre_dialogues and view.case_reference:
+            break
+        await asyncio.sleep(0.1)
+    meeting = state.pre_dialogues[0]
+    assert meeting.at == offered[-1].starts_at and meeting.bookings == 1 and not meeting.held
+    assert view.case_reference == intake.reference
+    live = await booking_api.booking_state(client, booked.booking_id)
+    assert live.case_reference == intake.reference
+
+    await booking_api.cancel(client, sessions, booked.booking_id, "company", uuid.uuid4().hex)
+    again = make_intake(
+        reference=f"FD-CASE-{uuid.uuid4().hex[:6]}",
+        received_at=datetime.now(UTC),
+        pre_dialogue_booking=booked.booking_id,
+    )
+    with pytest.raises(case_api.CaseError):  # a cancelled booking: nothing is started
+        await booking_api.check_intake_booking(sessions, again)

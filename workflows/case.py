@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_contact import FirstContact
     from workflows.case_desk import CORE_V2_PATCH, DB_TIMEOUT, LIFE_PATCH, RETRY, CaseDesk
     from workflows.case_material import Material
-    from workflows.case_meetings import Meetings
+    from workflows.case_meetings import BOOKING_PATCH, Meetings
     from workflows.case_reviews import Reviews
 
 
@@ -115,6 +115,8 @@ class CaseWorkflow:
             departments=",".join(d.value for d in intake.departments),
             contact_deadline=state.contact_deadline.isoformat(),
         )
+        if intake.pre_dialogue_booking and workflow.patched(BOOKING_PATCH):
+            await self.meetings.adopt_booking(intake.pre_dialogue_booking)
         if desk.v2:
             # The letters' sender and the contact deadline run from receipt, whatever
             # happens to any letter.

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import deadlines
     from domain.phases import Action
     from domain.sanity import SanityError, check_meeting_time
+    from schemas.booking import CaseBookingLink, LinkCase, LinkedBooking, booking_workflow_id
     from schemas.case import CaseState
     from schemas.letters import LetterKind
     from schemas.life import (
@@ -23,7 +24,11 @@ with workflow.unsafe.imports_passed_through():
         PreDialogueTopic,
         RequestPreDialogue,
     )
-    from workflows.case_desk import CaseDesk
+    from workflows.case_desk import DB_TIMEOUT, RETRY, CaseDesk
+
+# booking (issue 8): a case whose intake names a pre-dialogue booked on the website starts with
+# it on record. Only such cases take this branch; no earlier history holds the field.
+BOOKING_PATCH = "pre-dialogue-booking-v1"
 
 
 class Meetings:
@@ -155,6 +160,41 @@ class Meetings:
         self.desk.check_not_closing()
         self.desk.check(Action.record_pre_dialogue_held)
         self._check_booked(held.topic)
+
+    async def adopt_booking(self, booking_id: str) -> None:
+        """The pre-dialogue the company booked before applying: linked to the case (its row
+        learns the case, the booking workflow is told), and on the case's record as booked or
+        held with its time. The booking workflow keeps reminding of it, so the case does not
+        (``reminded_booking``). An unknown or cancelled booking is shown to an operator."""
+        link = CaseBookingLink(booking_id=booking_id, reference=self.state.intake.reference)
+        try:
+            linked = await workflow.execute_activity(
+                "link_booking_to_case",
+                link,
+                result_type=LinkedBooking,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=RETRY,
+            )
+        except ActivityError:
+            self.state.attention.append("pre_dialogue_booking_unknown")
+            await self.desk.record("pre_dialogue_booking_unknown", booking=booking_id)
+            return
+        meeting = self._pre_dialogue(linked.topic, create=True)
+        meeting.requested_at = meeting.requested_at or self.state.intake.received_at
+        meeting.at = linked.starts_at
+        meeting.place = linked.place
+        meeting.bookings = meeting.reminded_booking = 1
+        meeting.held = linked.held
+        await self.desk.record(
+            "pre_dialogue_linked", booking=booking_id, at=linked.starts_at.isoformat()
+        )
+        if linked.open:
+            try:
+                await workflow.get_external_workflow_handle(booking_workflow_id(booking_id)).signal(
+                    "case_started", LinkCase(reference=self.state.intake.reference)
+                )
+            except Exception:  # noqa: BLE001 - the booking has ended: its row holds the link
+                workflow.logger.info("booking workflow not told", extra={"booking": booking_id})
 
     def _pre_dialogue(self, topic: PreDialogueTopic, create: bool = False) -> PreDialogue:
         for meeting in self.state.pre_dialogues:
