@@ -179,6 +179,7 @@ def unreachable_env(port: int) -> dict[str, str]:
         "ERHVERV_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "ERHVERV_DATABASE_URL": f"postgresql+asyncpg://erhverv@127.0.0.1:{free_port()}/erhverv",
         "PYTHONUNBUFFERED": "1",
+        "ERHVERV_WEB_SECRET": "a-production-like-secret-of-enough-length-0123456789",
     }
 
 
@@ -210,6 +211,24 @@ def test_python_m_web_runs_alone_and_stops_cleanly(tmp_path: Path, stop_signal: 
     assert records[-1]["event"] == "web service stopped"
     assert records[-1]["signal"] == signal.Signals(stop_signal).name
     assert port_is_free(port)
+
+
+def test_outside_the_dev_stack_the_development_secret_is_refused(tmp_path: Path) -> None:
+    env = unreachable_env(free_port())
+    del env["ERHVERV_WEB_SECRET"]
+    env["ERHVERV_DEV_SIGN_IN"] = "false"
+    done = subprocess.run(
+        [sys.executable, "-m", "web"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = (done.stdout + done.stderr).decode().splitlines()
+    (record,) = [json.loads(line) for line in lines if line]
+    assert "ERHVERV_WEB_SECRET is the development default" in record["event"]
 
 
 def test_a_taken_port_is_named_with_its_setting(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from temporalio.runtime import Runtime
 from uvicorn.importer import import_from_string
 
 from log_setup import configure_logging, temporal_runtime
-from settings import get_settings
+from settings import Settings, get_settings
 
 APP = "web.app:create_app"
 SHUTDOWN_GRACE = 10.0  # seconds for requests in flight after SIGTERM (the stack waits 15)
@@ -82,6 +82,9 @@ class AccessLog:
             )
 
 
+DEV_SECRETS = frozenset({Settings.model_fields["web_secret"].default.get_secret_value()})
+
+
 def _route_uvicorn_logs() -> None:
     """uvicorn's loggers keep no handler of their own: their records reach the root handler
     that `configure_logging` set up, as JSON lines."""
@@ -97,6 +100,14 @@ def serve(factory: str = APP) -> int:
     configure_logging(settings.log_level, settings.log_json)
     _route_uvicorn_logs()
     log = structlog.get_logger("web")
+    if not settings.dev_sign_in and settings.web_secret.get_secret_value() in DEV_SECRETS:
+        # Outside the dev stack the development secret would let anyone sign staff cookies
+        # and company links.
+        log.error(
+            "web service not started: ERHVERV_WEB_SECRET is the development default; set a "
+            "secret of at least 32 random characters (e.g. `openssl rand -hex 32`)"
+        )
+        return 2
     # The SDK core's own log lines become JSON lines too (before any client exists).
     Runtime.set_default(temporal_runtime(), error_if_already_set=False)
 
