@@ -305,6 +305,11 @@ def start(
     async def go():
         intake = case_api.parse_intake(raw)
         settings = get_settings()
+        if intake.pre_dialogue_booking:  # an unknown or cancelled booking: nothing starts
+            import booking_api
+
+            async with case_api.store(settings.database_url) as sessions:
+                await booking_api.check_intake_booking(sessions, intake)
         client = await connect(settings)
         handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
         return intake, handle.id, settings
