@@ -176,7 +176,7 @@ class Meetings:
                 retry_policy=RETRY,
             )
         except ActivityError:
-            self.state.attention.append("pre_dialogue_booking_unknown")
+            self.desk.needs_attention("pre_dialogue_booking_unknown")
             await self.desk.record("pre_dialogue_booking_unknown", booking=booking_id)
             return
         meeting = self._pre_dialogue(linked.topic, create=True)
