@@ -268,6 +268,23 @@ async def test_an_intake_naming_an_unknown_or_cancelled_booking_starts_nothing(w
     assert err.value.errors[0]["field"] == "pre_dialogue_booking"
 
 
+async def test_over_http_an_intake_naming_an_unknown_booking_is_422_and_starts_nothing(web):
+    browser, _settings, _client, sessions = web
+    import access
+    from tests.test_web_api import auth, document
+
+    key = await access.create_api_key(sessions, f"byg-{uuid.uuid4().hex[:6]}")
+    reference = f"FD-H-{uuid.uuid4().hex[:6]}"
+    body = document(reference, pre_dialogue_booking="FD-00000000")
+    async with browser() as http:
+        answer = await http.post("/api/v1/cases", json=body, headers=auth(key, "fd-h-1"))
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == PROBLEM
+        assert [e["field"] for e in answer.json()["errors"]] == ["pre_dialogue_booking"]
+        missing = await http.get(f"/api/v1/cases/{reference}", headers=auth(key))
+        assert missing.status_code in (403, 404)  # never started, never owned
+
+
 async def test_a_case_naming_its_booking_starts_with_the_pre_dialogue_on_record(web):
     _, settings, client, sessions = web
     from tests.test_booking import request_for

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.service import RPCError
 
 import access
+import booking_api
 import case_api
 from schemas.case import CaseState
 from schemas.fields import REFERENCE_PATTERN
@@ -129,6 +130,9 @@ async def start_case(
     raw = await request.body()
     try:
         intake = case_api.parse_intake(raw)
+        # A booked pre-dialogue named by the intake must exist and be active (the same check
+        # as the CLI's): nothing is started or remembered otherwise.
+        await booking_api.check_intake_booking(services.sessions, intake)
     except case_api.CaseError as err:
         raise problem_of(err) from None
     request_id = None
