@@ -60,7 +60,9 @@ async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
         async with build_worker(client, sessions, EmailChannel(settings), settings):
             await case_api.start_case(client, intake, settings.temporal_task_queue)
             await case_api.assign_caseworker(client, reference, "mkj")
-        assert len(await mails_to(stack.mail_dir, intake.contact.email, 2)) == 2
+            # The contact letter leaves after the assignment answers: wait for it while the
+            # worker still runs.
+            assert len(await mails_to(stack.mail_dir, intake.contact.email, 2)) == 2
 
         # The worker is gone; the server restarts on the same database file.
         stack.temporal.stop()
