@@ -155,6 +155,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("sqlalchemy", "aiosmtplib", "alembic"):
+    # httpx logs every URL it requests at INFO (the sign-in's calls to the identity provider).
+    for noisy in ("sqlalchemy", "aiosmtplib", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings become log lines too, not bare text
