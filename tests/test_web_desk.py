@@ -139,7 +139,7 @@ async def test_a_case_is_taken_reviewed_and_decided_through_the_forms(web, stack
     assert taken.status_code == 303, taken.text
     assert taken.headers["location"] == f"/sagsbehandler/sager/{reference}?udfoert=take"
     page = (await mkj.get(taken.headers["location"], headers=HTML)).text
-    assert "Sagen er jeres nu" in page and "det er dig" in page
+    assert "Sagen er din nu" in page and "det er dig" in page
 
     # The decision before the reviews: the case refuses it, in Danish.
     early = await mkj.post(

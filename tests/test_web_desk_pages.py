@@ -139,7 +139,7 @@ async def test_an_officer_completes_a_case_in_the_browser(chromium, served, prod
     ]
     await visits.check(mkj, "case-new")
     await mkj.click("#take button[type=submit]")
-    assert "Sagen er jeres nu" in await mkj.locator(".desk-alert-success").inner_text()
+    assert "Sagen er din nu" in await mkj.locator(".desk-alert-success").inner_text()
     await visits.check(mkj, "case-taken")
 
     async with httpx.AsyncClient(base_url=served, trust_env=False) as system:

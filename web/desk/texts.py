@@ -34,7 +34,7 @@ DUE_WHAT = {
 
 # The confirmation banner after an action (the page's ?udfoert=<key>).
 DONE = {
-    "take": "Sagen er jeres nu. Virksomheden får besked om, hvem der er procesansvarlig.",
+    "take": "Sagen er din nu. Virksomheden får besked om, hvem der er procesansvarlig.",
     "handover": "Sagen er overdraget. Virksomheden får besked om den nye sagsbehandler.",
     "book": "Forhåndsdialogen er booket. Begge parter får en bekræftelse.",
     "cancel": "Forhåndsdialogen er aflyst. Begge parter får besked.",
