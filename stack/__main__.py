@@ -144,6 +144,12 @@ def _panel(
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
     grid.add_row("Web / API", f"{dev.web_url}  (docs: /docs, OpenAPI: /openapi.json)")
+    grid.add_row(
+        "In a browser",
+        f"{dev.web_url}/log-ind (staff: pick a caseworker), /sagsbehandler (worklist), "
+        "/forhaandsdialog (booking), /vejledning (guidance), /dev/post (the mails, with "
+        "the company's case-page links)",
+    )
     grid.add_row("Temporal UI", dev.temporal.ui_url)
     grid.add_row(
         "Temporal gRPC",
