@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
@@ -30,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stack.ports import free_port
+from tests.serving import serving
 
 
 @dataclass
@@ -163,26 +161,6 @@ def _basic(header: str) -> tuple[str | None, str | None]:
     from urllib.parse import unquote
 
     return unquote(user), unquote(password)
-
-
-@contextmanager
-def serving(app, name: str, port: int | None = None) -> Iterator[str]:
-    """*app* on uvicorn in a background thread on a free port of 127.0.0.1: its base URL.
-    Stopped (and its thread joined) on leaving."""
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, f"{name} did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager

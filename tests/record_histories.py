@@ -166,6 +166,7 @@ BOOKED_BEFORE = "FD-7K2M9Q4X"
 
 def _booking_fakes() -> list:
     """The booking's link activity at the boundary: a pre-dialogue booked on the website."""
+
     @activity.defn(name="link_booking_to_case")
     async def link_booking_to_case(link: CaseBookingLink) -> LinkedBooking:
         return LinkedBooking(

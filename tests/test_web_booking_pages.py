@@ -7,16 +7,14 @@ tests/artifacts/screenshots/booking-*.png. No JavaScript is needed: the pages ha
 from __future__ import annotations
 
 import re
-import threading
-import time
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 import booking_api
+from tests.serving import serving
 from tests.test_e2e import mails_to, product, stack  # noqa: F401 - the running stack and worker
 from tests.test_web_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WCAG_TAGS, describe
 from web import forms
@@ -33,19 +31,8 @@ def served(product):  # noqa: F811
     settings, _, _ = product
     port = free_port()
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-booking", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings), "uvicorn-booking", port) as url:
+        yield url
 
 
 @asynccontextmanager

@@ -9,20 +9,19 @@ screenshots under tests/artifacts/screenshots/company-*.png."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import uvicorn
 
 import case_api
 from domain import company_link
 from domain.texts import danish_date
+from tests.serving import serving
 from tests.test_e2e import product, stack  # noqa: F401 - the running stack and worker
 from tests.test_web_company import PDF, new_case
-from tests.test_web_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WCAG_TAGS, free_port
+from tests.test_web_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WCAG_TAGS
 from web.app import create_app
 from web.company.identity import COOKIE as COMPANY_COOKIE
 from web.company.identity import company_cookie
@@ -35,28 +34,15 @@ class Served:
 
     def __init__(self, settings):
         self.settings = settings
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_config=None
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-company", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self._serving = serving(create_app(settings), "uvicorn-company")
+        self.url = ""
 
     def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+        self.url = self._serving.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        return self._serving.__exit__(*exc)
 
 
 class Site:  # what tests.test_web_company.new_case needs

@@ -9,17 +9,15 @@ go to tests/artifacts/screenshots/desk-*.png."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
 import access
+from tests.serving import serving
 from tests.test_e2e import product, stack  # noqa: F401 - the running stack and worker
 from tests.test_web_api import auth, document
 from tests.test_web_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, WCAG_TAGS, describe
@@ -32,26 +30,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def served(product):  # noqa: F811
     """The app on a free port in a thread (its own Postgres pool and Temporal client, in its
-    own event loop), with the dev sign-in and the mail-sink page on; stopped by its handle."""
-    from stack.ports import free_port
-
+    own event loop), with the dev sign-in and the mail-sink page on."""
     settings, _, _ = product
     settings = settings.model_copy(update={"dev_sign_in": True, "mail_sink_page": True})
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-desk", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings), "uvicorn-desk") as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module")

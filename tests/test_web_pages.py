@@ -13,20 +13,18 @@ from __future__ import annotations
 import html
 import re
 import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from domain.estimate import KL_TARGET_DAYS
 from domain.material import CHECKLIST, required_material
 from domain.texts import CASE_TYPE_NAMES, DEPARTMENT_NAMES
 from schemas.intake import CaseType, Department
 from settings import Settings
+from tests.serving import serving
 from web.app import create_app
 from web.pages.guidance import all_page_paths, case_type_path, department_path
 
@@ -174,21 +172,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served():
-    """The app served by uvicorn in a background thread on a free port; stopped by its handle."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(page_settings()), host="127.0.0.1", port=port, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-pages", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The app served by uvicorn in a background thread on a free port."""
+    with serving(create_app(page_settings()), "uvicorn-pages") as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module")
