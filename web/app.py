@@ -20,7 +20,7 @@ from temporalio.client import Client
 import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
-from web import booking, company, desk, forms, pages, problems, signin, staff
+from web import booking, company, desk, figures, forms, pages, problems, signin, staff, survey
 from web.api import actions, cases, health, officers
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
@@ -90,6 +90,8 @@ def create_app(
     app.include_router(company.router)
     app.include_router(booking.router)
     app.include_router(desk.router)
+    app.include_router(survey.router)
+    app.include_router(figures.router)
     app.include_router(pages.router)
     app.add_exception_handler(forms.FormRefused, pages.on_form_refused)
     app.add_exception_handler(StarletteHTTPException, pages.on_http)
