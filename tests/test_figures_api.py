@@ -1,0 +1,185 @@
+"""figures_api on real Postgres (the dev stack's embedded Postgres, migrated with Alembic):
+closed cases and answers inserted as the survey workflow stores them, `refresh` computes and
+stores a snapshot, `latest` returns it; concurrent refreshes are serialised."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import delete, func, select
+
+import figures_api
+from db.measurement_models import ClosedCase, FigureSnapshot, SurveyAnswer
+from db.migrate import upgrade
+from db.session import make_engine, make_sessionmaker
+from domain.figures import MIN_ANSWERS
+from tests.test_e2e import stack  # noqa: F401 - the module's running dev stack
+
+pytestmark = pytest.mark.e2e
+
+# A fixed instant: the figures group by closing month, so tests pin their own months.
+JUNE = datetime(2026, 6, 10, 10, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def sessions(stack):  # noqa: F811
+    await upgrade(stack.database_url)
+    engine = make_engine(stack.database_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def empty(sessions):
+    """No closed cases and no snapshots before the test."""
+    async with sessions() as session, session.begin():
+        await session.execute(delete(ClosedCase))
+        await session.execute(delete(FigureSnapshot))
+    return sessions
+
+
+def closed_case(n: int, closed_at: datetime = JUNE, **over) -> ClosedCase:
+    """A closed case as its survey workflow records it."""
+    received = closed_at - timedelta(days=50)
+    fields = {
+        "case_id": f"case-FIG-{n}",
+        "reference": f"FIG-{n}",
+        "case_type": "single_family_house",
+        "departments": ["building"],
+        "industry_code": "412000",
+        "closing_reason": "decided",
+        "received_at": received,
+        "complete_at": received + timedelta(days=10),
+        "decided_at": closed_at,
+        "closed_at": closed_at,
+        "agreed_date": closed_at.date(),
+        "contacted_within_deadline": True,
+        "decided_on_or_before_agreed_date": True,
+        "net_processing_days": 40.0,
+        "gross_days": 50.0,
+        "gross_working_days": 35,
+        "kl_target_days": 40,
+        "survey_sent_at": closed_at,
+    }
+    return ClosedCase(**(fields | over))
+
+
+def answer(n: int, score: int = 5, **over) -> SurveyAnswer:
+    fields = {
+        "case_id": f"case-FIG-{n}",
+        "overall": score,
+        "processing_time": score,
+        "process": score,
+        "guidance": score,
+        "coordination": score,
+        "pre_dialogue": None,
+        "answered_at": JUNE + timedelta(days=1),
+    }
+    return SurveyAnswer(**(fields | over))
+
+
+async def insert(sessions, *rows) -> None:
+    """Cases first, then answers (the answers refer to them)."""
+    async with sessions() as session, session.begin():
+        session.add_all([r for r in rows if isinstance(r, ClosedCase)])
+        await session.flush()
+        session.add_all([r for r in rows if isinstance(r, SurveyAnswer)])
+
+
+def row(body: dict, indicator: str, period="alle", dimension="alle", group="alle") -> dict:
+    (found,) = [
+        r
+        for r in body["rows"]
+        if (r["indicator"], r["period"], r["dimension"], r["group"])
+        == (indicator, period, dimension, group)
+    ]
+    return found
+
+
+async def test_latest_is_none_before_the_first_refresh_and_empty_figures_after(empty):
+    assert await figures_api.latest(empty) is None
+    await figures_api.refresh(empty)
+    body = await figures_api.latest(empty)
+    assert body["cases"] == 0 and body["rows"] == [] and body["snapshot"] >= 1
+    assert datetime.fromisoformat(body["computed_at"]).tzinfo is not None
+
+
+async def test_refresh_computes_from_the_stored_cases_and_answers(empty):
+    cases = [closed_case(i) for i in range(8)]
+    cases.append(closed_case(8, contacted_within_deadline=False, net_processing_days=55.0))
+    cases.append(closed_case(9, survey_sent_at=None))  # no survey went out
+    await insert(empty, *cases, *[answer(i) for i in range(5)], answer(5, score=2))
+    await figures_api.refresh(empty)
+    body = await figures_api.latest(empty)
+    assert body["cases"] == 10 and body["answers"] == 6
+    assert row(body, "response_rate")["value"] == round(6 / 9, 4)
+    assert row(body, "response_rate")["n"] == 9
+    satisfied = row(body, "satisfied_overall", "2026-06")
+    assert satisfied["value"] == round(5 / 6, 4) and satisfied["met"] is False
+    assert row(body, "contacted_within_5_working_days")["value"] == 0.9
+    assert row(body, "within_kl_target_net")["value"] == 0.9
+    assert row(body, "within_kl_target_gross")["value"] == 0.0
+    assert row(body, "median_days_gross", dimension="industry", group="F")["value"] == 50.0
+    assert len(body["published_cases"]) == 10
+    assert "FIG-" not in str(body["published_cases"])
+
+
+async def test_an_answer_moves_the_figures_a_changed_answer_changes_the_value_not_the_count(
+    empty,
+):
+    await insert(empty, *[closed_case(i) for i in range(6)], *[answer(i) for i in range(4)])
+    await figures_api.refresh(empty)
+    before = await figures_api.latest(empty)
+    assert row(before, "satisfied_overall")["suppressed"] is True
+    assert row(before, "satisfied_overall")["n"] == MIN_ANSWERS - 1
+
+    await insert(empty, answer(4))
+    await figures_api.refresh(empty)
+    after = await figures_api.latest(empty)
+    assert after["snapshot"] > before["snapshot"]
+    shown = row(after, "satisfied_overall")
+    assert shown["suppressed"] is False and shown["value"] == 1.0 and shown["n"] == 5
+
+    async with empty() as session, session.begin():
+        changed = await session.get(SurveyAnswer, "case-FIG-4")
+        changed.overall, changed.changes = 1, 1
+    await figures_api.refresh(empty)
+    again = await figures_api.latest(empty)
+    assert row(again, "satisfied_overall")["value"] == 0.8
+    assert row(again, "satisfied_overall")["n"] == 5 and again["answers"] == 5
+
+
+async def test_concurrent_refreshes_are_serialised_and_old_snapshots_pruned(empty):
+    await insert(empty, *[closed_case(i) for i in range(3)])
+    await asyncio.gather(*(figures_api.refresh(empty) for _ in range(6)))
+    async with empty() as session:
+        count = (await session.execute(select(func.count(FigureSnapshot.id)))).scalar_one()
+        bodies = (await session.execute(select(FigureSnapshot.body))).scalars().all()
+    assert count == 6 and all(b["cases"] == 3 for b in bodies)
+    for _ in range(figures_api.KEEP_SNAPSHOTS):
+        await figures_api.refresh(empty)
+    async with empty() as session:
+        count = (await session.execute(select(func.count(FigureSnapshot.id)))).scalar_one()
+    assert count == figures_api.KEEP_SNAPSHOTS
+    assert (await figures_api.latest(empty))["cases"] == 3
+
+
+async def test_periods_across_the_new_year_from_stored_times(empty):
+    december = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 23:30 in Copenhagen
+    january = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 January
+    await insert(
+        empty,
+        closed_case(1, december, agreed_date=date(2026, 12, 31)),
+        closed_case(
+            2, january, agreed_date=date(2027, 1, 1), decided_on_or_before_agreed_date=False
+        ),
+    )
+    await figures_api.refresh(empty)
+    body = await figures_api.latest(empty)
+    assert row(body, "decided_on_time", "2026")["value"] == 1.0
+    assert row(body, "decided_on_time", "2027-01")["value"] == 0.0
+    assert row(body, "decided_on_time", "2027-Q1")["n"] == 1
+    assert body["newest_month"] == "2027-01"
