@@ -42,6 +42,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
+from domain.industry import is_valid_code
+
 # ------------------------------------------------------------------------- text
 
 # Every character a single-line field refuses: Cc (C0, DEL, C1), line/paragraph separators,
@@ -192,6 +194,30 @@ CaseworkerId = Annotated[
     str,
     AfterValidator(normalise_caseworker_id),
     Field(description="the caseworker's initials, e.g. 'mkj' (stripped, lower-cased)"),
+]
+
+
+def check_db07_code(value: str) -> str:
+    """A DB07 industry code (Danmarks Statistik): 6 digits whose first two are a division
+    (hovedgruppe) of the code list in domain/industry.py. The message never repeats the value."""
+    if not is_valid_code(value.strip()):
+        raise PydanticCustomError(
+            "db07_code",
+            "an industry code is the 6-digit DB07 code (Dansk Branchekode 2007) whose first "
+            "two digits are a known division, e.g. 412000 (construction of buildings)",
+        )
+    return value.strip()
+
+
+Db07Code = Annotated[
+    str,
+    AfterValidator(check_db07_code),
+    Field(
+        description="the company's industry: its 6-digit DB07 code (Dansk Branchekode 2007), "
+        "e.g. 412000; the figures group cases by its section (A-U)",
+        examples=["412000"],
+        json_schema_extra={"pattern": "^[0-9]{6}$"},
+    ),
 ]
 
 

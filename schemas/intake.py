@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from domain.sanity import SanityError, check_received_at, check_wished_decision_date
 from schemas.fields import (
     REFERENCE_PATTERN,
+    Db07Code,
     Description,
     IsoDate,
     Name,
@@ -174,6 +175,8 @@ class CaseIntake(BaseModel):
     # booking (issue 8): the pre-dialogue booked on the website before this application; the
     # case starts with it on record (the door checks it names an active booking first)
     pre_dialogue_booking: PreDialogueBooking | None = None
+    # measurement (issue 9): the company's DB07 industry code; the figures group by its section
+    industry_code: Db07Code | None = None
 
     @field_validator("received_at")
     @classmethod

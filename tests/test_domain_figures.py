@@ -283,3 +283,25 @@ def test_the_code_list_has_21_sections_and_88_divisions():
     assert set(industry.DIVISIONS.values()) == set(industry.SECTIONS)
     assert industry.section_name("F") == "Bygge- og anlægsvirksomhed"
     assert industry.section_name(industry.UNKNOWN) == "Branche ikke oplyst"
+
+
+def test_the_intake_takes_an_optional_db07_code_and_refuses_a_bad_one_without_echoing_it():
+    import json
+
+    from pydantic import ValidationError
+
+    from schemas.intake import CaseIntake
+    from tests.conftest import make_intake
+
+    raw = make_intake().model_dump(mode="json")
+    assert CaseIntake.model_validate_json(json.dumps(raw)).industry_code is None
+    taken = CaseIntake.model_validate_json(json.dumps(raw | {"industry_code": "412000"}))
+    assert taken.industry_code == "412000"
+    for bad in ("049999", "41200", "41200x", "9999999"):
+        with pytest.raises(ValidationError) as refused:
+            CaseIntake.model_validate_json(json.dumps(raw | {"industry_code": bad}))
+        (error,) = refused.value.errors()
+        assert error["loc"] == ("industry_code",) and error["type"] == "db07_code"
+        assert bad not in error["msg"] and "6-digit DB07 code" in error["msg"]
+    with pytest.raises(ValidationError):
+        CaseIntake.model_validate_json(json.dumps(raw | {"industry_code": 412000}))
