@@ -297,7 +297,7 @@ def test_the_intake_takes_an_optional_db07_code_and_refuses_a_bad_one_without_ec
     assert CaseIntake.model_validate_json(json.dumps(raw)).industry_code is None
     taken = CaseIntake.model_validate_json(json.dumps(raw | {"industry_code": "412000"}))
     assert taken.industry_code == "412000"
-    for bad in ("049999", "41200", "41200x", "9999999"):
+    for bad in ("049999", "51999", "51999x", "9999999"):
         with pytest.raises(ValidationError) as refused:
             CaseIntake.model_validate_json(json.dumps(raw | {"industry_code": bad}))
         (error,) = refused.value.errors()
