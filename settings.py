@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     # The satisfaction survey: a stable, signed link per case (answer page: a later issue)
     survey_base_url: str = "http://127.0.0.1:8000"
     survey_secret: SecretStr = SecretStr("dev-only-change-me")
+    # The survey workflow per closed case (issue 9, docs/survey.md): one reminder after this
+    # many Danish working days without an answer; answers accepted for this many calendar days.
+    survey_reminder_working_days: int = Field(5, ge=1, le=60)
+    survey_open_days: int = Field(30, ge=1, le=365)
+    # The monthly report (commitment 10, docs/report.md): e-mailed with its PDF to the business
+    # organisations' contacts, e.g. ERHVERV_REPORT_RECIPIENTS='["dialog@erhverv.example"]'.
+    report_recipients: list[EmailStr] = Field(
+        default_factory=lambda: ["erhvervsorganisationer@erhverv.example"], min_length=1
+    )
 
     # The web service (`python -m web`, FastAPI on uvicorn)
     web_host: str = "127.0.0.1"

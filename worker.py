@@ -19,6 +19,8 @@ from temporalio.worker import Worker
 from activities.booking import BookingActivities
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
+from activities.report import ReportActivities
+from activities.survey import SurveyActivities
 from db.session import make_engine, make_sessionmaker
 from log_setup import configure_logging, temporal_runtime
 from mail.channel import EmailChannel, LetterChannel
@@ -28,9 +30,17 @@ from workflows import workflow_runner
 from workflows.case import CaseWorkflow
 from workflows.interceptors import INTERCEPTORS
 from workflows.pre_dialogue import PreDialogueWorkflow
+from workflows.report import MonthlyReportWorkflow
 from workflows.review import DepartmentReviewWorkflow
+from workflows.survey import SurveyWorkflow
 
-WORKFLOWS = [CaseWorkflow, DepartmentReviewWorkflow, PreDialogueWorkflow]
+WORKFLOWS = [
+    CaseWorkflow,
+    DepartmentReviewWorkflow,
+    PreDialogueWorkflow,
+    SurveyWorkflow,
+    MonthlyReportWorkflow,
+]
 
 
 def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list:
@@ -42,7 +52,21 @@ def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list
         records.processing_history,
         letters.send_letter,
         *booking_activities(sessions, channel, settings),
+        *survey_activities(sessions, channel, settings),
+        *report_activities(sessions, channel, settings),
     ]
+
+
+def survey_activities(sessions, channel: LetterChannel, settings: Settings) -> list:
+    """The survey workflow's activities (its settings, the closed case's facts, the reminder)."""
+    survey = SurveyActivities(sessions, channel, settings)
+    return [survey.load_survey_setup, survey.record_survey, survey.send_survey_reminder]
+
+
+def report_activities(sessions, channel: LetterChannel, settings: Settings) -> list:
+    """The monthly report's activities (make and store it once, e-mail it once)."""
+    report = ReportActivities(sessions, channel, settings)
+    return [report.make_monthly_report, report.send_monthly_report]
 
 
 def booking_activities(sessions, channel: LetterChannel, settings: Settings) -> list:
@@ -70,6 +94,17 @@ def build_worker(client: Client, sessions, channel: LetterChannel, settings: Set
     )
 
 
+async def report_schedule_on_start(client: Client, settings: Settings, log) -> None:
+    """The monthly report's Temporal Schedule, created or brought up to date (report_schedule.py);
+    a failure is logged and the worker goes on (the cases do not depend on it)."""
+    from report_schedule import ensure_report_schedule
+
+    try:
+        log.info("report schedule ready", outcome=await ensure_report_schedule(client, settings))
+    except Exception as exc:  # noqa: BLE001 - logged; the schedule is tried again next start
+        log.warning("report schedule not ensured", error=type(exc).__name__)
+
+
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -78,6 +113,7 @@ async def main() -> None:
     runtime = temporal_runtime()
     Runtime.set_default(runtime, error_if_already_set=False)
     client = await connect(settings, runtime=runtime)
+    await report_schedule_on_start(client, settings, log)
     engine = make_engine(settings.database_url)
     worker = build_worker(client, make_sessionmaker(engine), EmailChannel(settings), settings)
     stop = asyncio.Event()

@@ -54,6 +54,7 @@ REQUIRED_FACTS: dict[LetterKind, tuple[str, ...]] = {
     LetterKind.dismissal_warning: ("dismissal_date", "missing_material"),
     LetterKind.closed_notice: ("closing_reason",),
     LetterKind.survey: ("survey_url",),
+    LetterKind.survey_reminder: ("survey_url",),
 }
 
 

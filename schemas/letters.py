@@ -42,6 +42,8 @@ class LetterKind(StrEnum):
     survey = "survey"  # tilfredshedsmåling: on every closed case
     # issue 7
     review_failed = "review_failed"  # to the coordinator: a review failed or was terminated
+    # issue 9
+    survey_reminder = "survey_reminder"  # the survey's one reminder, when no answer has come
 
 
 class LetterFacts(BaseModel):

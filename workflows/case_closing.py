@@ -5,7 +5,9 @@ clocks and the satisfaction survey, once."""
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from domain import calendar, clock, complaints, deadlines, reasons
@@ -13,9 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from schemas.case import CaseState, CaseStatus
     from schemas.letters import LetterKind
     from schemas.life import ClosingReason, Dismiss, IssueDecision, Withdraw
+    from schemas.survey import SurveyStart
     from workflows.case_desk import CLOSE_CANCELS_MEETINGS_PATCH, CaseDesk
     from workflows.case_meetings import Meetings
     from workflows.case_reviews import Reviews
+    from workflows.survey import SURVEY_PATCH, SurveyWorkflow, survey_workflow_id
+    from workflows.survey import facts_of as survey_facts
 
 
 class Closing:
@@ -92,7 +97,35 @@ class Closing:
             await self.desk.letters_sent()
         s.survey_sent = "survey" in s.letters_sent
         await self.desk.record("survey_sent" if s.survey_sent else "survey_not_sent")
+        if workflow.patched(SURVEY_PATCH):
+            await self.start_survey()
         s.closing_done = True
+
+    async def start_survey(self) -> None:
+        """The survey workflow of this case (issue 9): it records the closed case's facts for
+        the figures, reminds once and closes the survey; it lives on after the case (ABANDON).
+        A second start of the same id (a retried closing) is refused and changes nothing."""
+        assert self.desk.setup is not None
+        s = self.state
+        start = SurveyStart(
+            facts=survey_facts(s, getattr(s.intake, "industry_code", None)),
+            to=[s.intake.contact.email],
+            survey_sent_at=workflow.now() if s.survey_sent else None,
+            closing_days=list(self.desk.setup.closing_days),
+            municipality_name=self.desk.setup.municipality_name,
+        )
+        try:
+            await workflow.start_child_workflow(
+                SurveyWorkflow.run,
+                start,
+                id=survey_workflow_id(s.case_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"Satisfaction survey of case {s.intake.reference}",
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        await self.desk.record("survey_workflow_started")
 
     # ---------------------------------------------- decision and closing
     async def issue_decision(self, decision: IssueDecision | None = None) -> CaseState:
