@@ -860,6 +860,30 @@ def company_link_revoke(reference: Ref):
         say(f"Case {reference} had no working case page links; nothing was changed.")
 
 
+@app.command()
+def demo(
+    cases: Annotated[int, typer.Option("--cases", min=1, max=5000, help="how many cases")] = 300,
+    seed: Annotated[int, typer.Option(min=0, help="another seed, other cases")] = 1,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="the web service (default ERHVERV_PUBLIC_BASE_URL)"),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="cases at once")] = 12,
+):
+    """Fill the RUNNING stack (./dev up) with a realistic month of cases through the same
+    doors as real users: the API, officers' sign-in, the survey page (docs/demo.md). Safe to
+    run twice: a second run with the same seed adds nothing."""
+    import demo as demo_run
+
+    try:
+        settings = get_settings()
+    except ValidationError as err:
+        complain(settings_problem(err))
+        raise typer.Exit(1) from None
+    configure_logging("WARNING", settings.log_json)
+    raise typer.Exit(demo_run.main(settings, cases, seed, base_url, concurrency))
+
+
 def _exit_code(exit_: SystemExit) -> int:
     return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
 
