@@ -884,6 +884,47 @@ def demo(
     raise typer.Exit(demo_run.main(settings, cases, seed, base_url, concurrency))
 
 
+@app.command()
+def report(
+    month: Annotated[
+        str,
+        typer.Option("--month", metavar="YYYY-MM", help="the month, e.g. 2026-10 (over already)"),
+    ],
+):
+    """Make the monthly report for the business organisations now (the schedule
+    monthly-report makes it on the 1st): stored once, e-mailed once with its PDF; running it
+    again changes and sends nothing (docs/report.md)."""
+    import report_api
+    from schemas.report import MONTH_PATTERN
+
+    if not re.match(MONTH_PATTERN, month.strip()):
+        complain("--month must be a month as YYYY-MM, e.g. 2026-10.")
+        raise typer.Exit(1)
+    month = month.strip()
+
+    async def go():
+        settings = get_settings()
+        client = await connect(settings)
+        try:
+            return await report_api.make_report(client, month, settings.temporal_task_queue)
+        except report_api.ReportError as err:
+            raise case_api.CaseError(str(err)) from None
+
+    result = run(go(), options=False)
+    base = get_settings().public_base_url.rstrip("/")
+    say(
+        f"Monthly report {result.month}: {result.cases} closed "
+        f"{'case' if result.cases == 1 else 'cases'}; "
+        + ("stored now" if result.created else "already stored (unchanged)")
+        + "; "
+        + ("e-mailed now" if result.mailed else "already e-mailed (not sent again)")
+        + "."
+    )
+    say(f"Web: {base}/figures/rapporter/{result.month}")
+    say(f"PDF: {base}/figures/rapporter/{result.month}.pdf")
+    say(f"Workflow: {report_api.report_workflow_id(result.month)} (Temporal UI)")
+
+
 def _exit_code(exit_: SystemExit) -> int:
     return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
 

@@ -96,12 +96,12 @@ def render_pdf(figures: dict, municipality: str) -> bytes:
 
     def heading(text: str, size: int = 13) -> None:
         pdf.set_font("DejaVu", "B", size)
-        pdf.multi_cell(full, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(full, 7, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
 
     def para(text: str) -> None:
         pdf.set_font("DejaVu", size=10)
-        pdf.multi_cell(full, 5.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(full, 5.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)
 
     def table(head: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[float, ...]):
