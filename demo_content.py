@@ -43,13 +43,57 @@ INDUSTRIES = (
     ("620100", "Software", ("commercial_multistorey",)),
     ("452010", "Autoværksted", ("environmental_approval_minor", "simple_construction")),
 )
-PLACES = ("Nørresundby", "Vejgaard", "Hasseris", "Svenstrup", "Nibe", "Gistrup", "Vodskov",
-          "Klarup", "Storvorde", "Hals", "Aalborg Øst", "Vadum")  # fmt: skip
+PLACES = (
+    "Nørresundby",
+    "Vejgaard",
+    "Hasseris",
+    "Svenstrup",
+    "Nibe",
+    "Gistrup",
+    "Vodskov",
+    "Klarup",
+    "Storvorde",
+    "Hals",
+    "Aalborg Øst",
+    "Vadum",
+)
 FORMS = ("ApS", "A/S", "I/S", "ApS", "A/S")
-FIRST = ("Mette", "Lars", "Anne", "Søren", "Kirsten", "Jens", "Hanne", "Peter", "Louise",
-         "Mads", "Camilla", "Rasmus", "Birgitte", "Henrik", "Signe", "Thomas", "Ida", "Ole")  # fmt: skip
-LAST = ("Nielsen", "Jensen", "Hansen", "Pedersen", "Andersen", "Christensen", "Larsen",
-        "Sørensen", "Rasmussen", "Jørgensen", "Madsen", "Kristensen", "Østergaard", "Bæk")  # fmt: skip
+FIRST = (
+    "Mette",
+    "Lars",
+    "Anne",
+    "Søren",
+    "Kirsten",
+    "Jens",
+    "Hanne",
+    "Peter",
+    "Louise",
+    "Mads",
+    "Camilla",
+    "Rasmus",
+    "Birgitte",
+    "Henrik",
+    "Signe",
+    "Thomas",
+    "Ida",
+    "Ole",
+)
+LAST = (
+    "Nielsen",
+    "Jensen",
+    "Hansen",
+    "Pedersen",
+    "Andersen",
+    "Christensen",
+    "Larsen",
+    "Sørensen",
+    "Rasmussen",
+    "Jørgensen",
+    "Madsen",
+    "Kristensen",
+    "Østergaard",
+    "Bæk",
+)
 PROJECTS = {
     "single_family_house": "Nyt parcelhus på 160 m² i ét plan med carport og redskabsrum.",
     "simple_construction": "Tilbygning på 35 m² og en ny garage i skel mod naboen.",
@@ -161,8 +205,11 @@ def plan_case(
     fitting = [i for i in INDUSTRIES if not i[2] or case_type in i[2]]
     code, trade, _ = rng.choice(fitting)
     first, last, place = rng.choice(FIRST), rng.choice(LAST), rng.choice(PLACES)
-    company = f"{place} {trade} {rng.choice(FORMS)}" if rng.random() < 0.6 else (
-        f"{last}s {trade} {rng.choice(FORMS)}")  # fmt: skip
+    company = (
+        f"{place} {trade} {rng.choice(FORMS)}"
+        if rng.random() < 0.6
+        else (f"{last}s {trade} {rng.choice(FORMS)}")
+    )
     reference = f"DEMO-{seed}-{index:04d}"
     intake = {
         "reference": reference,
