@@ -15,6 +15,7 @@ from fpdf.enums import XPos, YPos
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from activities.report_figures import month_bounds
+from domain.texts import plural
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 FONTS = Path(matplotlib.__file__).resolve().parent / "mpl-data" / "fonts" / "ttf"
@@ -60,7 +61,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, pp=pp, days=days, met_text=met_text, value_text=value_text)
+    env.filters.update(
+        pct=pct, pp=pp, days=days, met_text=met_text, value_text=value_text, plural=plural
+    )
     return env
 
 

@@ -165,8 +165,8 @@ async def tag_comment(request: Request, case_id: str) -> Response:
         return form
     try:
         tags = CommentTags.model_validate({"tags": form.getlist("tags")})
-    except ValidationError as err:
-        errors = forms.danish_errors(err, {"tags": "temaerne"})
+    except ValidationError:
+        errors = [forms.FieldError("tags", "Vælg temaerne fra listen.")]
         return await _measure_page(request, officer, failed=(case_id, errors, {}), status_code=400)
     if not await report_api.set_tags(_sessions(request), case_id, tags):
         return _gone(request)
@@ -183,7 +183,7 @@ async def record_causes(request: Request, case_id: str) -> Response:
     try:
         causes = BreachCauses.model_validate(values)
     except ValidationError as err:
-        errors = forms.danish_errors(err, CAUSE_LABELS)
+        errors = cause_errors(err)
         return await _measure_page(
             request, officer, failed=(case_id, errors, values), status_code=400
         )
@@ -191,6 +191,21 @@ async def record_causes(request: Request, case_id: str) -> Response:
         return _gone(request)
     log.info("breach causes recorded", case_id=case_id, by=officer.person.id)
     return RedirectResponse(f"{MEASURE}?gemt=aarsager#sag-{case_id}", status_code=303)
+
+
+def cause_errors(err: ValidationError) -> list[forms.FieldError]:
+    """One Danish line per refused cause, naming its field (never repeating the value)."""
+    found = []
+    for problem in err.errors(include_url=False, include_input=False):
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        label = CAUSE_LABELS.get(field, "årsagen")
+        label = label[:1].upper() + label[1:]
+        if "too_long" in problem["type"]:
+            message = f"{label} er for lang (højst 300 tegn)."
+        else:
+            message = f"{label} skal være én linje tekst uden styretegn."
+        found.append(forms.FieldError(field, message))
+    return found
 
 
 def _gone(request: Request) -> Response:
