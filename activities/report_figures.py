@@ -5,31 +5,29 @@ Which rows: the cases closed within the month (Copenhagen time), their answers g
 end of the month; so the same month always gives the same figures from the same rows. The
 free text is never read here: only the staff's tags are counted.
 
-Shares: satisfied = scores 4–5 ("meget tilfreds", "tilfreds") of the answers with a score
-1–5 ("ved ikke" and questions not asked are left out); a survey share on fewer than 5
-answers is suppressed (Danish statistical practice). Median and 80th percentile by nearest
-rank. Changes since last month in percentage points, where both months have a figure.
+The indicators themselves (names, targets, satisfied = scores 4–5 of the answers scored 1–5,
+suppression below 5 answers, median and nearest-rank 80th percentile) come from
+`domain/figures.py`, the figures page's own computation, for the month and all cases. Changes
+since last month are in percentage points, where both months have a figure.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from domain import figures as df
 from domain.texts import CASE_TYPE_NAMES, DEPARTMENT_NAMES, MONTHS
 from schemas.intake import CaseType, Department
 from schemas.report import TAGS, Promise, month_start
 
-MIN_GROUP = 5
-QUESTIONS: dict[str, str] = {
-    "overall": "Tilfredshed samlet",
-    "processing_time": "Tilfredshed med sagsbehandlingstiden",
-    "process": "Tilfredshed med forløbet",
-    "guidance": "Tilfredshed med vejledningen om materiale",
-    "coordination": "Tilfredshed med koordineringen på tværs af fagområder",
-    "pre_dialogue": "Tilfredshed med forhåndsdialogen",
-}
+# The indicators the report shows (domain/figures.py's keys, names and targets).
+REPORTED = (
+    "response_rate",
+    *(f"satisfied_{q}" for q in df.QUESTIONS),
+    "contacted_within_5_working_days",
+    "decided_on_time",
+)
 PROMISE_TEXT: dict[str, str] = {
     Promise.contact: "Kontakt senest 5 hverdage efter modtagelsen",
     Promise.decision: "Afgørelse senest på den aftalte dato",
@@ -82,98 +80,76 @@ def broken_promises(case: CaseFacts) -> list[str]:
     return broken
 
 
-def _share(hits: int, n: int) -> float | None:
-    return round(hits / n, 4) if n else None
+def _target_text(indicator: df.Indicator) -> str:
+    if indicator.target is None:
+        return "–"
+    if indicator.rule == "at_least" and indicator.target == 1.0:
+        return "alle"
+    return f"over {indicator.target * 100:.0f} %"
 
 
-def _rank(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 1)
-
-
-def _indicator(key, name, target, target_text, hits, n, survey) -> dict:
-    suppressed = survey and 0 < n < MIN_GROUP
-    value = None if suppressed else _share(hits, n)
+def _month_rows(month: str, cases: list[CaseFacts], answers: list[Answer]) -> dict[str, dict]:
+    """domain/figures.py's rows of *month* for all cases (the figures page's own numbers)."""
+    by_case = {a.case_id: a.scores for a in answers}
+    facts = [
+        df.CaseFacts(
+            case_id=c.case_id,
+            case_type=c.case_type,
+            departments=tuple(c.departments),
+            industry_code=None,
+            closed_at=c.closed_at,
+            surveyed=c.survey_sent,
+            answer=by_case.get(c.case_id),
+            contacted_within_deadline=c.contacted_within_deadline,
+            decided_on_or_before_agreed_date=c.decided_on_or_before_agreed_date,
+            net_processing_days=c.net_processing_days,
+            gross_days=c.gross_days,
+            kl_target_days=c.kl_target_days,
+        )
+        for c in cases
+    ]
     return {
-        "key": key,
-        "name": name,
-        "target": target,
-        "target_text": target_text,
-        "value": value,
-        "n": n,
-        "suppressed": suppressed,
-        "met": None if value is None or target is None else value > target or value == 1.0,
+        row["indicator"]: row
+        for row in df.figure_rows(facts)
+        if row["period_type"] == "month" and row["period"] == month and row["dimension"] == df.ALL
     }
 
 
-def _clock(values: list[float], targets: list[int | None]) -> dict:
-    pairs = [(v, t) for v, t in zip(values, targets, strict=True) if t is not None]
-    within = sum(1 for v, t in pairs if v <= t)
+def _indicator(key: str, rows: dict[str, dict]) -> dict:
+    indicator = df.INDICATORS[key]
+    row = rows.get(key, {"value": None, "n": 0, "suppressed": False, "met": None})
     return {
-        "n": len(values),
-        "within_share": _share(within, len(pairs)),
-        "median": _rank(values, 0.5),
-        "p80": _rank(values, 0.8),
+        "key": key,
+        "name": indicator.name,
+        "target": indicator.target,
+        "target_text": _target_text(indicator),
+        "value": row["value"],
+        "n": row["n"],
+        "suppressed": row["suppressed"],
+        "met": row["met"],
+    }
+
+
+def _clock(clock: str, rows: dict[str, dict]) -> dict:
+    def value(key: str):
+        return rows.get(f"{key}_{clock}", {}).get("value")
+
+    return {
+        "n": rows.get(f"median_days_{clock}", {}).get("n", 0),
+        "within_share": value("within_kl_target"),
+        "median": value("median_days"),
+        "p80": value("p80_days"),
     }
 
 
 def month_figures(month: str, cases: list[CaseFacts], answers: list[Answer]) -> dict:
-    """The month's indicators, processing times, broken promises (no figures for last month
-    yet: see `with_change`)."""
-    by_case = {a.case_id: a for a in answers}
+    """The month's indicators (computed by domain/figures.py, so the report and the figures
+    page agree), processing times and broken promises (the change: see `with_change`)."""
+    rows = _month_rows(month, cases, answers)
+    by_case = {a.case_id for a in answers}
     surveyed = [c for c in cases if c.survey_sent]
     answered = [c for c in surveyed if c.case_id in by_case]
-    indicators = [
-        _indicator(
-            "response_rate",
-            "Svarprocent",
-            0.5,
-            "over 50 %",
-            len(answered),
-            len(surveyed),
-            survey=False,
-        )
-    ]
-    for key, name in QUESTIONS.items():
-        scores = [by_case[c.case_id].scores.get(key) for c in answered]
-        given = [s for s in scores if s is not None and 1 <= s <= 5]
-        target, text = (0.8, "over 80 %") if key == "processing_time" else (0.9, "over 90 %")
-        satisfied = sum(1 for s in given if s >= 4)
-        indicators.append(_indicator(key, name, target, text, satisfied, len(given), True))
-    contact = [
-        c.contacted_within_deadline for c in cases if c.contacted_within_deadline is not None
-    ]
-    indicators.append(
-        _indicator(
-            "contact",
-            "Kontaktet senest 5 hverdage efter modtagelsen",
-            1.0,
-            "alle",
-            sum(contact),
-            len(contact),
-            survey=False,
-        )
-    )
-    decided = [
-        c.decided_on_or_before_agreed_date
-        for c in cases
-        if c.decided_on_or_before_agreed_date is not None
-    ]
-    indicators.append(
-        _indicator(
-            "decision",
-            "Afgørelse senest på den aftalte dato",
-            1.0,
-            "alle",
-            sum(decided),
-            len(decided),
-            survey=False,
-        )
-    )
-    net = [c for c in cases if c.net_processing_days is not None]
-    gross = [c for c in cases if c.gross_days is not None]
+    indicators = [_indicator(key, rows) for key in REPORTED]
     broken = []
     for case in sorted(cases, key=lambda c: (c.closed_at, c.case_id)):
         for promise in broken_promises(case):
@@ -198,8 +174,8 @@ def month_figures(month: str, cases: list[CaseFacts], answers: list[Answer]) -> 
         "surveyed": len(surveyed),
         "answered": len(answered),
         "indicators": indicators,
-        "net": _clock([c.net_processing_days for c in net], [c.kl_target_days for c in net]),
-        "gross": _clock([c.gross_days for c in gross], [c.kl_target_days for c in gross]),
+        "net": _clock("net", rows),
+        "gross": _clock("gross", rows),
         "broken": broken,
         "broken_counts": {p.value: sum(1 for b in broken if b["promise"] == p) for p in Promise},
         "causes": sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])),

@@ -19,16 +19,27 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from pydantic import ValidationError
 from sqlalchemy import select
 from temporalio.client import ScheduleOverlapPolicy
 
 import report_api
+from activities.report_figures import (
+    Answer,
+    CaseFacts,
+    broken_promises,
+    month_bounds,
+    month_figures,
+    themes,
+    with_change,
+)
+from activities.report_render import met_text, pct, pp, value_text
 from db.measurement_models import ClosedCase, MonthlyReport, SurveyAnswer, SurveyComment
 from db.session import make_engine, make_sessionmaker
 from domain.calendar import COPENHAGEN
 from mail.channel import EmailChannel
 from report_schedule import SCHEDULE_ID, ensure_report_schedule
-from schemas.report import ReportRequest
+from schemas.report import ReportRequest, next_month, previous_month
 from stack.dev import prepared_settings
 from stack.smtp_sink import read_mails
 from tests.conftest import sleep_until, time_env  # noqa: F401 - the time-skipping server
@@ -234,11 +245,21 @@ async def test_report_over_two_months_is_stored_and_mailed_once(stack, db, time_
     assert figures["response_rate"]["value"] == 1.0
     assert figures["response_rate"]["previous"] == round(5 / 6, 4)
     assert figures["response_rate"]["change_pp"] == round((1 - 5 / 6) * 100, 1)
-    assert figures["overall"]["value"] == 1.0 and figures["overall"]["previous"] == 0.8
-    assert figures["overall"]["change_pp"] == 20.0 and figures["overall"]["met"] is True
-    assert figures["guidance"]["n"] == 0  # every "ved ikke": no share
-    assert figures["contact"]["value"] == 1.0 and figures["contact"]["previous"] == round(5 / 6, 4)
-    assert figures["decision"]["value"] == 0.75 and figures["decision"]["met"] is False
+    assert (
+        figures["satisfied_overall"]["value"] == 1.0
+        and figures["satisfied_overall"]["previous"] == 0.8
+    )
+    assert (
+        figures["satisfied_overall"]["change_pp"] == 20.0
+        and figures["satisfied_overall"]["met"] is True
+    )
+    assert figures["satisfied_guidance"]["n"] == 0  # every "ved ikke": no share
+    assert figures["contacted_within_5_working_days"]["value"] == 1.0 and figures[
+        "contacted_within_5_working_days"
+    ]["previous"] == round(5 / 6, 4)
+    assert (
+        figures["decided_on_time"]["value"] == 0.75 and figures["decided_on_time"]["met"] is False
+    )
     assert jan.figures["broken_counts"] == {"contact": 0, "decision": 2, "processing_time": 1}
     causes = [b["cause"] for b in jan.figures["broken"]]
     assert "Ventede på ekstern udtalelse fra Beredskabsstyrelsen" in causes
@@ -339,3 +360,76 @@ async def test_the_schedule_is_ensured_idempotently_and_fires_the_report(stack, 
     runs = [w async for w in client.list_workflows("WorkflowType = 'MonthlyReportWorkflow'")]
     assert any(w.id.startswith("monthly-report") for w in runs)
     await handle.delete()
+
+
+# --- the report's figures, plain -------------------------------------------------------------
+
+
+def facts(n: int, day: date, **extra) -> CaseFacts:
+    values = {
+        "case_id": f"case-P-{n}",
+        "case_type": "single_family_house",
+        "departments": ["building"],
+        "closed_at": at(day),
+        "survey_sent": True,
+        "contacted_within_deadline": True,
+        "decided_on_or_before_agreed_date": True,
+        "net_processing_days": 30.0,
+        "gross_days": 40.0,
+        "kl_target_days": 40,
+    }
+    return CaseFacts(**(values | extra))
+
+
+def test_survey_shares_under_five_answers_are_suppressed_and_changes_need_both_months():
+    day = date(2025, 6, 30)
+    cases = [facts(n, day) for n in range(6)]
+    four = [Answer(f"case-P-{n}", {"overall": 5, "processing_time": 0}) for n in range(4)]
+    june = month_figures("2025-06", cases, four)
+    june["themes"] = themes([])
+    indicators = {i["key"]: i for i in june["indicators"]}
+    assert indicators["satisfied_overall"]["suppressed"] is True
+    assert indicators["satisfied_overall"]["value"] is None
+    assert indicators["satisfied_processing_time"]["n"] == 0  # only "ved ikke"
+    assert indicators["response_rate"]["value"] == round(4 / 6, 4)
+    may = month_figures("2025-05", [], [])
+    changed = with_change(june, may)
+    assert {i["key"]: i["change_pp"] for i in changed["indicators"]}["response_rate"] is None
+    assert value_text(indicators["satisfied_overall"]) == "Under 5 svar"
+    assert met_text(indicators["satisfied_overall"]) == "Under 5 svar: ikke vist"
+
+
+def test_broken_promises_their_causes_and_the_themes():
+    day = date(2025, 12, 31)
+    late = facts(1, day, contacted_within_deadline=False, breach_causes={"contact": "Ferie"})
+    slow = facts(2, day, net_processing_days=41.0, decided_on_or_before_agreed_date=False)
+    on_time = facts(3, day, net_processing_days=40.0)
+    assert broken_promises(late) == ["contact"]
+    assert broken_promises(slow) == ["decision", "processing_time"]
+    assert broken_promises(on_time) == []
+    figures = month_figures("2025-12", [late, slow, on_time], [])
+    assert figures["broken_counts"] == {"contact": 1, "decision": 1, "processing_time": 1}
+    assert [b["cause"] for b in figures["broken"]] == [
+        "Ferie",
+        "Ikke registreret endnu",
+        "Ikke registreret endnu",
+    ]
+    assert figures["causes"][0] == ("Ikke registreret endnu", 2)
+    counted = themes([["ros", "kontakt"], ["kontakt"], [], ["ukendt"]])
+    assert counted["comments"] == 4 and counted["untagged"] == 1
+    assert [(t["tag"], t["count"]) for t in counted["rows"]] == [("kontakt", 2), ("ros", 1)]
+    assert (pct(0.92345), pp(-2.5), pp(0.0), pct(None)) == (
+        "92,3 %",
+        "−2,5 point",
+        "±0,0 point",
+        "–",
+    )
+
+
+def test_a_month_before_and_after_a_year_boundary():
+    assert (previous_month("2025-01"), next_month("2024-12")) == ("2024-12", "2025-01")
+    assert month_bounds("2024-12") == (date(2024, 12, 1), date(2025, 1, 1))
+    with pytest.raises(ValidationError):
+        ReportRequest.model_validate({"month": "2025-13"})
+    with pytest.raises(ValidationError):
+        ReportRequest.model_validate({"month": "2025-01", "extra": 1})
