@@ -150,7 +150,6 @@ async def run_demo(
 
 def summary(tally: Tally, cases: int, seed: int, base_url: str, settings: Settings, took: float):
     closed = tally.decided + tally.withdrawn + tally.dismissed
-    asked = tally.surveys_answered + tally.surveys_already_answered + tally.surveys_left_unanswered
     lines = [
         f"Demo (seed {seed}): {cases} cases in {took:.0f} s",
         f"  started now {tally.started}, already there (skipped) {tally.existing}",
@@ -161,7 +160,7 @@ def summary(tally: Tally, cases: int, seed: int, base_url: str, settings: Settin
         f"  late departments (more time asked) {tally.late_departments}",
         f"  surveys: answered now {tally.surveys_answered}, answered before (skipped) "
         f"{tally.surveys_already_answered}, left unanswered {tally.surveys_left_unanswered}"
-        + (f" of {asked}" if asked else ""),
+        + f" (of {closed} closed)",
     ]
     if tally.survey_page_missing:
         lines.append(f"  survey page not there (404) for {tally.survey_page_missing} cases")
