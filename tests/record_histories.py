@@ -214,6 +214,9 @@ SCENARIOS = {
     "core_v2_racing_decision_and_withdrawal": _racing_decision_and_withdrawal,
     # Recorded with booking (issue 8, patch "pre-dialogue-booking-v1").
     "core_v2_booking_intake_names_a_booking": _intake_names_a_booking,
+    # Recorded with the survey workflow (issue 9, patch "survey-workflow-v1"): the decided
+    # case starts its SurveyWorkflow child at closing.
+    "core_v2_survey_workflow_three_departments": _three_departments_more_time,
 }
 
 
