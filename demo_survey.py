@@ -73,11 +73,14 @@ class FormReader(HTMLParser):
         if tag == "form" and not self.done and a.get("method", "get").lower() == "post":
             self.in_form, self.action = True, a.get("action", "")
         elif self.in_form and tag == "input":
+            if self._label_for == "" and not a.get("id"):  # an input inside its label
+                a["id"] = f"_input{len(self.inputs)}"
+                self._label_for = a["id"]
             self.inputs.append(a)
         elif self.in_form and tag == "textarea" and a.get("name"):
             self.textareas.append(a["name"])
         elif tag == "label":
-            self._label_for, self._label_text = a.get("for"), []
+            self._label_for, self._label_text = a.get("for", ""), []
 
     def handle_data(self, data):
         if self._label_for is not None:
@@ -132,7 +135,11 @@ async def answer_survey(base_url: str, link: str, script: CaseScript, tally: Tal
                 if "checked" in a:
                     tally.surveys_already_answered += 1  # a second visit shows the answer
                     return
-                score = score_of(form.labels.get(a.get("id", ""), ""), a.get("value", ""))
+                value = a.get("value", "")
+                label = form.labels.get(a.get("id", ""), "")
+                score = score_of(label, value)
+                if score is None:  # no label in the scale's words: the value's own words
+                    score = score_of(value.replace("_", " ").replace("-", " ").lower(), value)
                 if score is not None:
                     groups.setdefault(name, []).append((score, a.get("value", "")))
         for name, options in groups.items():
