@@ -12,10 +12,13 @@ on every day of the year.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sys
 import uuid
 import zlib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -48,6 +51,7 @@ from worker import build_worker
 from workflows.report import MonthlyReportWorkflow
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -433,3 +437,42 @@ def test_a_month_before_and_after_a_year_boundary():
         ReportRequest.model_validate({"month": "2025-13"})
     with pytest.raises(ValidationError):
         ReportRequest.model_validate({"month": "2025-01", "extra": 1})
+
+
+async def test_the_command_line_makes_a_month_once(product):  # noqa: F811
+    """`starter.py report --month` against the running stack: stored and sent, then neither."""
+    settings, _, _ = product
+    env = {
+        **os.environ,
+        "ERHVERV_TEMPORAL_ADDRESS": settings.temporal_address,
+        "ERHVERV_DATABASE_URL": settings.database_url,
+        "ERHVERV_SMTP_PORT": str(settings.smtp_port),
+        "ERHVERV_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "COLUMNS": "100",
+    }
+
+    async def starter(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "starter.py"),
+            *args,
+            env=env,
+            cwd=str(ROOT),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+        # the output is wrapped to the terminal: compare with the lines joined
+        return process.returncode, " ".join(out.decode().split()), " ".join(err.decode().split())
+
+    code, out, _ = await starter("report", "--month", "2024-10")
+    assert code == 0, out
+    assert "Monthly report 2024-10: 0 closed cases; stored now; e-mailed now." in out
+    assert "/figures/rapporter/2024-10.pdf" in out
+    code, out, _ = await starter("report", "--month", "2024-10")
+    assert code == 0 and "already stored (unchanged); already e-mailed (not sent again)" in out
+    code, _, err = await starter("report", "--month", "2024-1")
+    assert code == 1 and "--month must be a month as YYYY-MM" in err
+    future = f"{date.today().year + 1}-01"
+    code, _, err = await starter("report", "--month", future)
+    assert code == 1 and "is not over yet" in err
