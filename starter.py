@@ -891,9 +891,11 @@ def report(
         typer.Option("--month", metavar="YYYY-MM", help="the month, e.g. 2026-10 (over already)"),
     ],
 ):
-    """Make the monthly report for the business organisations now (the schedule
-    monthly-report makes it on the 1st): stored once, e-mailed once with its PDF; running it
-    again changes and sends nothing (docs/report.md)."""
+    """Make a month's report for the business organisations now (docs/report.md).
+
+    Stored once, e-mailed once with its PDF; a rerun changes and sends nothing.
+
+    The schedule monthly-report makes it by itself on the 1st of the next month."""
     import report_api
     from schemas.report import MONTH_PATTERN
 
