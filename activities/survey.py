@@ -16,6 +16,7 @@ from temporalio import activity
 from activities.errors import refused_data_is_permanent
 from activities.letters import LetterActivities
 from db.measurement_models import ClosedCase
+from domain import calendar
 from domain.survey import survey_url
 from mail.channel import LetterChannel
 from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
@@ -136,6 +137,8 @@ class SurveyActivities:
             contact_deadline=f.contact_deadline,
             municipality_name=reminder.municipality_name,
             closing_reason=f.closing_reason,
+            caseworker=reminder.caseworker,
+            decision_date=calendar.local_date(f.decided_at) if f.decided_at else None,
             survey_url=survey_url(self.settings.survey_base_url, f.case_id, secret),
         )
         request = LetterRequest(

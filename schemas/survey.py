@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from schemas.case import Caseworker
 from schemas.fields import check_free_text
 from schemas.intake import CaseType, Department
 from schemas.life import ClosingReason
@@ -62,6 +63,7 @@ class SurveyStart(BaseModel):
     survey_sent_at: AwareDatetime | None  # None: the survey letter could not be sent
     closing_days: list[date] = Field(default_factory=list)
     municipality_name: str
+    caseworker: Caseworker | None = None  # staff contact for the reminder's facts block
 
 
 class SurveySetup(BaseModel):
@@ -92,6 +94,7 @@ class SurveyReminder(BaseModel):
     facts: ClosedCaseFacts
     to: list[EmailStr]
     municipality_name: str
+    caseworker: Caseworker | None = None
 
 
 class SurveyPhase(StrEnum):

@@ -113,6 +113,7 @@ class Closing:
             survey_sent_at=workflow.now() if s.survey_sent else None,
             closing_days=list(self.desk.setup.closing_days),
             municipality_name=self.desk.setup.municipality_name,
+            caseworker=s.caseworker,
         )
         try:
             await workflow.start_child_workflow(

@@ -142,7 +142,10 @@ class SurveyWorkflow:
             await workflow.execute_activity_method(
                 SurveyActivities.send_survey_reminder,
                 SurveyReminder(
-                    facts=start.facts, to=start.to, municipality_name=start.municipality_name
+                    facts=start.facts,
+                    to=start.to,
+                    municipality_name=start.municipality_name,
+                    caseworker=start.caseworker,
                 ),
                 start_to_close_timeout=TIMEOUT,
                 retry_policy=RETRY,
