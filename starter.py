@@ -870,9 +870,10 @@ def demo(
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="cases at once")] = 12,
 ):
-    """Fill the RUNNING stack (./dev up) with a realistic month of cases through the same
-    doors as real users: the API, officers' sign-in, the survey page (docs/demo.md). Safe to
-    run twice: a second run with the same seed adds nothing."""
+    """Fill the running stack with a realistic month of cases, through the users' doors.
+
+    It acts only as real users do: the case systems' API, the officers' sign-in, the survey
+    page (docs/demo.md). Safe to run twice: a second run with the same seed adds nothing."""
     import demo as demo_run
 
     try:
