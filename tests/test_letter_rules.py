@@ -317,6 +317,7 @@ def states() -> Iterator[tuple[LetterKind, str, LetterFacts]]:
     )
     for reason in ClosingReason:
         yield k.survey, reason.value, closed(reason, **SURVEY)
+        yield k.survey_reminder, reason.value, closed(reason, **SURVEY)
 
 
 STATES = list(states())
