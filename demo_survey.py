@@ -116,6 +116,13 @@ async def answer_survey(base_url: str, link: str, script: CaseScript, tally: Tal
     headers = {"X-Forwarded-For": script.address, "User-Agent": "erhvervssag-demo"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as browser:
         page = await send(browser, "GET", f"{split.path}?{split.query}", "survey page")
+        # The survey is recorded by its own workflow a moment after the mail leaves: the page
+        # says "not ready yet" (404) until then, as a person clicking at once would see.
+        for _ in range(40):
+            if page.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+            page = await send(browser, "GET", f"{split.path}?{split.query}", "survey page")
         if page.status_code == 404:
             tally.survey_page_missing += 1
             return
