@@ -72,7 +72,19 @@ async def figures_page(request: Request, periode: str | None = None):
             for p in plots.PLOTS.values()
         ],
         plot_version=body.get("snapshot") or 0,
+        updated=_updated(body.get("computed_at")),
     )
+
+
+def _updated(computed_at: str | None) -> str:
+    """When the figures were computed, in Danish and Copenhagen time."""
+    if not computed_at:
+        return ""
+    from datetime import datetime
+
+    from domain.texts import danish_datetime
+
+    return danish_datetime(datetime.fromisoformat(computed_at))
 
 
 @router.get("/figures/plots/{name}.svg")
