@@ -156,6 +156,6 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # httpx logs every URL it requests at INFO (the sign-in's calls to the identity provider).
-    for noisy in ("sqlalchemy", "aiosmtplib", "alembic", "httpx", "httpcore"):
+    for noisy in ("sqlalchemy", "aiosmtplib", "alembic", "httpx", "httpcore", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings become log lines too, not bare text

@@ -131,7 +131,7 @@ class ReportActivities:
                     .returning(MonthlyReport.month)
                 )
                 created = result.first() is not None
-        activity.logger.info("monthly report stored", extra={"month": month, "created": created})
+        activity.logger.info("monthly report stored", extra={"month": month, "new_report": created})
         return ReportMade(month=month, created=created, cases=figures["cases"])
 
     def page_url(self, month: str) -> str:

@@ -280,3 +280,33 @@ def test_update_validators_are_not_async(name: str) -> None:
     assert validators, f"no update validators found in {name}"
     for v in validators:
         assert isinstance(v, ast.FunctionDef), f"{v.name} (line {v.lineno}) must not be async"
+
+
+# A stdlib log call's `extra` may not name an attribute of the LogRecord ('created', 'name',
+# 'message', ...): logging raises KeyError when the level is enabled, which tests that run
+# at WARNING never see, and an activity then fails in production.
+RESERVED_LOG_KEYS = frozenset(
+    vars(__import__("logging").makeLogRecord({})).keys() | {"message", "asctime"}
+)
+PRODUCT_DIRS = ("activities", "workflows", "web", "domain", "mail", "stack", "db", "schemas")
+
+
+def product_files() -> list[Path]:
+    files = [p for d in PRODUCT_DIRS for p in (ROOT / d).rglob("*.py")]
+    return files + [p for p in ROOT.glob("*.py")]
+
+
+def test_log_extras_never_name_a_log_record_attribute() -> None:
+    found = []
+    for path in product_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            for kw in node.keywords:
+                if kw.arg == "extra" and isinstance(kw.value, ast.Dict):
+                    for key in kw.value.keys:
+                        if isinstance(key, ast.Constant) and key.value in RESERVED_LOG_KEYS:
+                            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {key.value}")
+    assert not found, found
+    assert "created" in RESERVED_LOG_KEYS  # the rule knows the key that bit us
