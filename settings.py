@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import EmailStr, Field, SecretStr
+from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -122,6 +122,27 @@ class Settings(BaseSettings):
     company_oidc_scopes: str = "openid"
     company_oidc_cvr_claim: str = "https://data.gov.dk/model/core/eid/professional/cvr"
 
+    # Payload encryption (schemas/codec.py, docs/encryption.md): every payload Temporal stores
+    # is AES-256-GCM ciphertext. A keyring of key id -> base64 of 32 random bytes; new payloads
+    # use payload_key_id, every listed key decrypts (rotation: add a key, make it active, keep
+    # the old ones while histories sealed with them are kept). The "dev-1" key below is
+    # DEV-ONLY (it is public in this repository); production sets its own, e.g.
+    # ERHVERV_PAYLOAD_KEYS='{"2026-11": "<base64>"}' ERHVERV_PAYLOAD_KEY_ID=2026-11
+    payload_key_id: str = "dev-1"
+    payload_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"dev-1": SecretStr("YJJ+iW5P5TIpB2S6L8Nnb6X3JVQTsGycpVCXzzA4rIE=")}
+    )
+
+    # Metrics and health (docs/deployment.md "Metrics"): the worker's Temporal SDK runtime
+    # exports its Prometheus metrics on this host:port (empty: off); the worker's own HTTP
+    # endpoint (/healthz, /readyz, /metrics with the product's counters) listens on
+    # worker_health_host:worker_health_port (0: off). The web service's /metrics computes the
+    # product's gauges from Postgres at most once per metrics_cache_seconds.
+    worker_metrics_address: str = "127.0.0.1:9464"
+    worker_health_host: str = "127.0.0.1"
+    worker_health_port: int = Field(8001, ge=0, le=65535)
+    metrics_cache_seconds: float = Field(5.0, ge=0, le=300)
+
     # Caseworker directory seeded into Postgres at start (JSON list of caseworkers)
     caseworkers_file: Path = ROOT / "config" / "caseworkers.json"
 
@@ -129,6 +150,30 @@ class Settings(BaseSettings):
     state_dir: Path = ROOT / ".state"
     log_level: str = "INFO"
     log_json: bool = True
+
+    # Keyring errors are raised as PayloadKeyError (not ValueError), so they pass pydantic
+    # unwrapped: its error text would repeat the input, i.e. the keys.
+    @field_validator("payload_keys", mode="after")
+    @classmethod
+    def _payload_keys_are_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        from schemas.codec import PayloadKeyError, decode_key
+
+        if not keys:
+            raise PayloadKeyError("The payload keyring (ERHVERV_PAYLOAD_KEYS) is empty")
+        for key_id, secret in keys.items():
+            decode_key(key_id, secret.get_secret_value())
+        return keys
+
+    @model_validator(mode="after")
+    def _active_payload_key_listed(self) -> Settings:
+        from schemas.codec import PayloadKeyError
+
+        if self.payload_key_id not in self.payload_keys:
+            raise PayloadKeyError(
+                f"ERHVERV_PAYLOAD_KEY_ID {self.payload_key_id!r} is not in the keyring "
+                f"ERHVERV_PAYLOAD_KEYS ({', '.join(sorted(self.payload_keys))})"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)
