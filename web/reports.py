@@ -14,7 +14,6 @@ shown on no public page.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Request
@@ -26,6 +25,7 @@ from activities.report_render import TITLE, days, met_text, pct, pp, value_text
 from domain.texts import danish_datetime
 from schemas.report import MONTH_PATTERN, TAGS, BreachCauses, CommentTags
 from web import forms
+from web.desk.routes import to_sign_in
 from web.pages.routes import message_page, not_found, render, templates
 from web.problems import Problem
 from web.staff import Staff, staff
@@ -108,7 +108,7 @@ async def _officer(request: Request) -> Staff | None:
 
 
 def _to_sign_in() -> RedirectResponse:
-    return RedirectResponse(f"/log-ind?next={quote(MEASURE, safe='/')}", status_code=303)
+    return to_sign_in(MEASURE)
 
 
 async def _measure_page(
