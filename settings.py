@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Staff sessions: the cookie is signed with this secret (set a real one in production).
     web_secret: SecretStr = SecretStr("dev-only-change-me-web")
+    # The Temporal UI's origin, the only one whose browser calls the codec server (/codec,
+    # docs/codec-server.md) may make, with credentials; empty: http://127.0.0.1:<temporal_ui_port>.
+    temporal_ui_origin: str = ""
     # The dev stack's sign-in that picks a person from the caseworker directory; never in
     # production (staff sign in with OpenID Connect there).
     dev_sign_in: bool = False

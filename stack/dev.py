@@ -77,6 +77,8 @@ def service_env(dev: DevStack) -> dict[str, str]:
     }
     if dev.web is not None:
         env |= {"ERHVERV_WEB_HOST": "127.0.0.1", "ERHVERV_WEB_PORT": str(dev.web.port)}
+        # The codec server's CORS origin: the UI this stack started (web/codec.py).
+        env["ERHVERV_TEMPORAL_UI_PORT"] = str(dev.temporal.ui_port)
     return env
 
 
@@ -128,6 +130,7 @@ def running_stack(
             ui_port,
             namespace,
             log_file=logs / "temporal.log",
+            codec_endpoint=f"http://127.0.0.1:{web_port}/codec" if web_port else None,
         ),
         smtp=SmtpSink(state_dir / "mail", smtp_port),
         web=web,

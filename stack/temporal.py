@@ -61,6 +61,7 @@ class TemporalDevServer:
         *,
         log_file: Path | None = None,
         search_attributes: Sequence[SearchAttributeKey] = search_attributes.ALL,
+        codec_endpoint: str | None = None,
     ) -> None:
         self.db_file = Path(db_file).absolute()
         self.port = port
@@ -68,6 +69,9 @@ class TemporalDevServer:
         self.namespace = namespace
         self.log_file = Path(log_file or self.db_file.with_name("temporal.log")).absolute()
         self.search_attributes = tuple(search_attributes)
+        # The UI decodes payloads through this codec server (web/codec.py), e.g.
+        # http://127.0.0.1:8000/codec; None: the UI shows payloads as stored (ciphertext).
+        self.codec_endpoint = codec_endpoint
         self.pid_file = self.db_file.with_name(self.db_file.name + ".pid")
         self.startup_seconds: float | None = None
         self._binary = temporal_binary()
@@ -115,6 +119,8 @@ class TemporalDevServer:
                "--namespace", self.namespace,
                "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
                "--log-level", "warn"]  # fmt: skip
+        if self.codec_endpoint:
+            cmd += ["--ui-codec-endpoint", self.codec_endpoint]
         if new_db:  # only honoured on a new database file; registered below otherwise
             for key in self.search_attributes:
                 cmd += ["--search-attribute", f"{key.name}={search_attributes.cli_type(key)}"]

@@ -22,6 +22,7 @@ from settings import Settings, get_settings
 from temporal_client import connect
 from web import booking, company, desk, figures, forms, pages, problems, signin, staff, survey
 from web.api import actions, cases, health, officers
+from web.codec import router as codec_router
 from web.reports import router as reports_router
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(booking.router)
     app.include_router(desk.router)
     app.include_router(survey.router)
+    app.include_router(codec_router)  # the codec server for operators (docs/codec-server.md)
     app.include_router(reports_router)  # before figures: /figures/rapporter first
     app.include_router(figures.router)
     app.include_router(pages.router)
