@@ -18,6 +18,7 @@ from temporalio import activity, workflow
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
+    PrometheusConfig,
     Runtime,
     TelemetryConfig,
     TelemetryFilter,
@@ -98,25 +99,39 @@ def _core_fields(core, event_dict: dict) -> None:
         event_dict["core_fields_not_logged"] = dropped
 
 
-def temporal_runtime() -> Runtime:
+def temporal_runtime(metrics_address: str = "") -> Runtime:
     """A Temporal runtime whose core (Rust) log lines go to the stdlib logger `CORE_LOGGER`,
     and so through `configure_logging`'s renderer, instead of coloured text on stdout.
 
+    With *metrics_address* ("host:port"), the SDK's own Prometheus metrics (`temporal_*`:
+    polls, task latencies, slots, sticky cache, activity and workflow outcomes) are served on
+    http://host:port/metrics. When that address cannot be bound, the runtime runs without
+    them and one warning line says so (the worker matters more than its metrics).
+
     Pass it to `Client.connect(runtime=...)` (see `temporal_client.connect`) before any other
     client exists. Warnings and errors of the core, errors of the rest."""
-    return Runtime(
-        telemetry=TelemetryConfig(
-            logging=LoggingConfig(
-                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-                forwarding=LogForwardingConfig(
-                    logger=logging.getLogger(CORE_LOGGER),
-                    append_target_to_name=False,
-                    prepend_target_on_message=False,
-                    append_log_fields_to_message=False,
-                ),
-            )
-        )
+    logging_config = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(
+            logger=logging.getLogger(CORE_LOGGER),
+            append_target_to_name=False,
+            prepend_target_on_message=False,
+            append_log_fields_to_message=False,
+        ),
     )
+    if metrics_address:
+        try:
+            return Runtime(
+                telemetry=TelemetryConfig(
+                    logging=logging_config,
+                    metrics=PrometheusConfig(bind_address=metrics_address),
+                )
+            )
+        except ValueError as err:  # e.g. the address is taken
+            structlog.get_logger("log_setup").warning(
+                "temporal sdk metrics off", address=metrics_address, error=str(err)
+            )
+    return Runtime(telemetry=TelemetryConfig(logging=logging_config))
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:

@@ -26,6 +26,7 @@ from log_setup import configure_logging, temporal_runtime
 from mail.channel import EmailChannel, LetterChannel
 from settings import Settings, get_settings
 from temporal_client import connect
+from worker_health import ActivityMetrics, HealthServer
 from workflows import workflow_runner
 from workflows.case import CaseWorkflow
 from workflows.interceptors import INTERCEPTORS
@@ -83,7 +84,7 @@ def case_worker(client: Client, task_queue: str, activities: list) -> Worker:
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
+        interceptors=[*INTERCEPTORS, ActivityMetrics()],
         activities=activities,
     )
 
@@ -105,17 +106,41 @@ async def report_schedule_on_start(client: Client, settings: Settings, log) -> N
         log.warning("report schedule not ensured", error=type(exc).__name__)
 
 
+async def health_on_start(settings: Settings, client: Client, sessions, worker: Worker, log):
+    """The worker's /healthz, /readyz and /metrics (worker_health.py) on
+    ERHVERV_WORKER_HEALTH_HOST:PORT, or None (port 0, or the port taken: logged, the worker
+    goes on without it)."""
+    if not settings.worker_health_port:
+        return None
+    import case_api
+
+    async def ready() -> dict[str, bool]:
+        return {"worker": worker.is_running, **await case_api.readiness(client, sessions)}
+
+    health = HealthServer(settings.worker_health_host, settings.worker_health_port, ready)
+    try:
+        await health.start()
+    except OSError as err:
+        log.warning("worker health endpoint off", port=settings.worker_health_port, error=str(err))
+        return None
+    log.info("worker health endpoint", host=health.host, port=health.port)
+    return health
+
+
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     log = structlog.get_logger("worker")
     # The SDK core's own log lines become JSON lines too (before any client exists).
-    runtime = temporal_runtime()
+    # With the SDK's Prometheus metrics on ERHVERV_WORKER_METRICS_ADDRESS (empty: none).
+    runtime = temporal_runtime(settings.worker_metrics_address)
     Runtime.set_default(runtime, error_if_already_set=False)
     client = await connect(settings, runtime=runtime)
     await report_schedule_on_start(client, settings, log)
     engine = make_engine(settings.database_url)
-    worker = build_worker(client, make_sessionmaker(engine), EmailChannel(settings), settings)
+    sessions = make_sessionmaker(engine)
+    worker = build_worker(client, sessions, EmailChannel(settings), settings)
+    health = await health_on_start(settings, client, sessions, worker, log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -129,6 +154,8 @@ async def main() -> None:
     async with worker:
         await stop.wait()
         log.info("worker stopping")
+    if health is not None:
+        await health.stop()
     await engine.dispose()
 
 

@@ -27,6 +27,7 @@ from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
 from mail.render import COMPANY_PAGE_LETTERS, MissingLetterFacts, render_letter
 from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
 from settings import Settings
+from worker_health import LETTERS_FAILED, LETTERS_SENT
 
 
 def message_id_for(case_id: str, letter_key: str, domain: str) -> str:
@@ -137,11 +138,16 @@ class LetterActivities:
             try:
                 await self.channel.deliver(letter)
             except RecipientRefused as exc:
+                LETTERS_FAILED.labels(row.kind).inc()
                 raise ApplicationError(
                     f"letter {request.letter_key} was refused by the mail server: {exc}",
                     type="RecipientRefused",
                     non_retryable=True,
                 ) from exc
+            except BaseException:  # the mail server away, a timeout: the retry tries again
+                LETTERS_FAILED.labels(row.kind).inc()
+                raise
+            LETTERS_SENT.labels(row.kind).inc()
             row.sent_at = datetime.now(UTC)
             activity.logger.info("letter sent", extra=log)
             return LetterResult(message_id=row.message_id, already_sent=False)

@@ -32,6 +32,7 @@ from uvicorn.importer import import_from_string
 
 from log_setup import configure_logging, temporal_runtime
 from settings import Settings, get_settings
+from web.metrics import instrument, route_template
 
 APP = "web.app:create_app"
 SHUTDOWN_GRACE = 10.0  # seconds for requests in flight after SIGTERM (the stack waits 15)
@@ -71,7 +72,7 @@ class AccessLog:
             status = status or 500  # uvicorn answers 500 when nothing was sent yet
             raise
         finally:
-            route = getattr(scope.get("route"), "path", None)
+            route = route_template(scope)
             self.log.info(
                 "request",
                 method=scope["method"],
@@ -112,7 +113,7 @@ def serve(factory: str = APP) -> int:
     Runtime.set_default(temporal_runtime(), error_if_already_set=False)
 
     def app() -> ASGIApp:
-        return AccessLog(import_from_string(factory)())
+        return AccessLog(instrument(import_from_string(factory)()))
 
     config = uvicorn.Config(
         app,

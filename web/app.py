@@ -23,6 +23,7 @@ from temporal_client import connect
 from web import booking, company, desk, figures, forms, pages, problems, signin, staff, survey
 from web.api import actions, cases, health, officers
 from web.codec import router as codec_router
+from web.metrics import router as metrics_router
 from web.reports import router as reports_router
 
 DESCRIPTION = """The municipality's one entry ("Én indgang") for business cases: building,
@@ -84,6 +85,7 @@ def create_app(
     )
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)  # GET /metrics (Prometheus text, not in OpenAPI)
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(officers.router, prefix="/api/v1")
