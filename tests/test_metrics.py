@@ -6,6 +6,7 @@ its health port, serves the Temporal SDK's `temporal_*` metrics, and stops grace
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -130,10 +131,11 @@ async def scrape_until(http: httpx.AsyncClient, ok, timeout: float = 30.0) -> st
         await asyncio.sleep(0.2)
 
 
-async def test_worker_process_health_and_metrics_endpoints(stack, product, tmp_path):  # noqa: F811
+async def test_worker_process_health_and_metrics_endpoints(stack, product, web, tmp_path):  # noqa: F811
     """`python worker.py` with a health port and an SDK metrics address: /healthz, /readyz
     (the worker polls, Temporal and Postgres answer), /metrics (the product's counters) and
-    the SDK's temporal_* metrics; SIGTERM stops it gracefully and the endpoint goes away."""
+    the SDK's temporal_* metrics; SIGTERM stops it gracefully and the endpoint goes away. The
+    Grafana dashboard (docs/grafana-dashboard.json) names only metrics these endpoints export."""
     queue = f"metrics-{uuid.uuid4().hex[:8]}"
     health_port, sdk_port = free_port(), free_port()
     env = service_env(stack) | {
@@ -167,6 +169,8 @@ async def test_worker_process_health_and_metrics_endpoints(stack, product, tmp_p
         names = {line.split("{")[0].split(" ")[0] for line in sdk.splitlines() if line[:1] != "#"}
         assert any(name.startswith("temporal_") for name in names), sdk[:500]
         assert "temporal_activity_execution_latency" in sdk or "temporal_request" in sdk
+        web_text = (await web[0].get("/metrics")).text
+        assert_dashboard_names_exist(own + web_text, sdk)
 
         os.kill(worker.pid, signal.SIGTERM)
         for _ in range(300):
@@ -179,3 +183,22 @@ async def test_worker_process_health_and_metrics_endpoints(stack, product, tmp_p
                 await http.get(f"http://127.0.0.1:{health_port}/healthz")
     finally:
         worker.stop()
+
+
+# SDK metrics that appear only after their first event (a failed activity).
+APPEAR_LATER = {"temporal_activity_execution_failed"}
+
+
+def assert_dashboard_names_exist(product_text: str, sdk_text: str) -> None:
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    names = {n for e in exprs for n in re.findall(r"\b((?:erhverv|temporal)_\w+)", e)}
+    assert names
+    base = lambda n: re.sub(r"_(bucket|total|count|sum)$", "", n)
+    for name in sorted(names):
+        text = product_text if name.startswith("erhverv_") else sdk_text
+        if base(name) in APPEAR_LATER:
+            continue
+        # A labelled metric with no sample yet is still declared (# TYPE).
+        pattern = rf"^(# TYPE )?{base(name)}(_bucket|_total|_count|_sum)?[{{ ]"
+        assert re.search(pattern, text, re.MULTILINE), name
