@@ -29,11 +29,13 @@ from schemas.codec import codec_from_settings
 from settings import Settings
 from stack.dev import prepared_settings, running_stack
 from stack.ports import free_port
+from tests.test_web_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 PROBLEM = "application/problem+json"
 OPERATOR, CASEWORKER = "jha", "mkj"
 SECRET_NAME = "Kirsten Ølgaard Brøndum"  # personal data that must never show in clear text
+REFUSED = "Codec Server could not connect"  # the UI's banner when the codec server says no
 INPUT = {"reference": "BYG-2026-04711", "contact": {"name": SECRET_NAME, "phone": "20304050"}}
 
 
@@ -238,3 +240,58 @@ async def test_cors_allows_the_ui_origin_only(dev):
         )
         assert refused.status_code == 401
         assert refused.headers["access-control-allow-origin"] == ui_origin(dev)
+
+
+# --- the Temporal UI in chromium -------------------------------------------------------------
+
+
+async def ui_input_text(page, ui: str, workflow_id: str, name: str, expect: str) -> str:
+    """The workflow page's text once *expect* shows; a screenshot codec-<name>.png."""
+    await page.goto(f"{ui}/namespaces/default/workflows/{workflow_id}")
+    await page.get_by_text(expect).locator("visible=true").first.wait_for(timeout=30_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"codec-{name}.png"), full_page=True)
+    return await page.inner_text("body")
+
+
+async def test_the_temporal_ui_shows_the_case_only_to_a_signed_in_operator(dev, workflow):
+    from playwright.async_api import async_playwright
+
+    ui = dev.temporal.ui_url
+    browser_codec = {  # the UI's codec dialog: this browser's endpoint, with credentials
+        "overrideRemoteCodecConfiguration": "true",
+        "endpoint": json.dumps(f"{dev.web_url}/codec"),
+        "includeCredentials": "true",
+    }
+    script = "s => { for (const [k, v] of Object.entries(s)) localStorage.setItem(k, v); }"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            texts = {}
+            for who, include in (
+                ("anonymous", False),
+                ("caseworker", True),
+                ("operator-without-credentials", False),
+                ("operator", True),
+            ):
+                context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = await context.new_page()
+                caseworker = {"caseworker": CASEWORKER, "anonymous": None}.get(who, OPERATOR)
+                if caseworker:
+                    signed = await page.request.post(
+                        f"{dev.web_url}/auth/dev/sign-in", data={"caseworker_id": caseworker}
+                    )
+                    assert signed.ok
+                if include:
+                    await page.goto(ui)
+                    await page.evaluate(script, browser_codec)
+                expect = SECRET_NAME if who == "operator" else REFUSED
+                texts[who] = await ui_input_text(page, ui, workflow, who, expect)
+                await context.close()
+        finally:
+            await browser.close()
+    assert SECRET_NAME in texts["operator"] and REFUSED not in texts["operator"]
+    ciphertext = (await raw_input(dev, workflow))[0]["data"]
+    for who in ("anonymous", "caseworker", "operator-without-credentials"):
+        assert SECRET_NAME not in texts[who], who
+        assert ciphertext[:40] in texts[who], who  # the stored bytes, as base64
