@@ -19,8 +19,13 @@ PART = "the web service"  # as `PortInUseError` names it (the setting: ERHVERV_W
 READY_TIMEOUT = 30.0
 POLL_INTERVAL = 0.05
 # Pages only the dev stack has (never set in production): staff sign in by picking a person,
-# and /dev/post shows the mails the SMTP sink stored.
-DEV_ONLY = {"ERHVERV_DEV_SIGN_IN": "true", "ERHVERV_MAIL_SINK_PAGE": "true"}
+# /dev/post shows the mails the SMTP sink stored, and Jørgen Hald Andersen (jha) is the
+# operator who may read cases in the Temporal UI through the codec server.
+DEV_ONLY = {
+    "ERHVERV_DEV_SIGN_IN": "true",
+    "ERHVERV_MAIL_SINK_PAGE": "true",
+    "ERHVERV_OPERATORS": '["jha"]',
+}
 
 
 class WebProcess(ChildProcess):
