@@ -9,6 +9,7 @@ from temporalio.runtime import Runtime
 
 from schemas.converter import data_converter
 from settings import Settings
+from tracing import TraceClientInterceptor
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -27,4 +28,5 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
         data_converter=data_converter(settings),
         runtime=runtime,
+        interceptors=[TraceClientInterceptor()],  # trace ids into Temporal (tracing.py)
     )

@@ -44,6 +44,7 @@ ACCESS_FIELDS = {
     "level",
     "logger",
     "timestamp",
+    "trace_id",  # the request's trace id (tracing.py): a token, not the client's headers
 }
 
 

@@ -32,6 +32,7 @@ from uvicorn.importer import import_from_string
 
 from log_setup import configure_logging, temporal_runtime
 from settings import Settings, get_settings
+from tracing import echoing, request_trace
 from web.metrics import instrument, route_template
 
 APP = "web.app:create_app"
@@ -47,7 +48,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class AccessLog:
     """ASGI middleware: one JSON line per HTTP request, without personal data — method, path
-    (no query string), route template, status and duration; no client address, no headers."""
+    (no query string), route template, status and duration; no client address, no headers.
+    It also gives the request its trace id (tracing.py: field `trace_id` of this line and of
+    every line logged while the request runs, response header `X-Request-ID`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,6 +60,10 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        with request_trace(scope) as trace_id:  # in this line and all the request's lines
+            await self._logged(scope, receive, echoing(send, trace_id))
+
+    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()
         status: int | None = None
 

@@ -20,6 +20,7 @@ from temporalio.client import Client
 import case_api
 from settings import Settings, get_settings
 from temporal_client import connect
+from tracing import TraceIds
 from web import booking, company, desk, figures, forms, pages, problems, signin, staff, survey
 from web.api import actions, cases, health, officers
 from web.codec import router as codec_router
@@ -84,6 +85,8 @@ def create_app(
         redoc_url=None,
     )
     problems.install(app)
+    # Each request's trace id in its log lines and `X-Request-ID` (tracing.py).
+    app.add_middleware(TraceIds)
     app.include_router(health.router)
     app.include_router(metrics_router)  # GET /metrics (Prometheus text, not in OpenAPI)
     app.include_router(cases.router, prefix="/api/v1")
