@@ -31,10 +31,22 @@ class Settings(BaseSettings):
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_api_key: SecretStr | None = None
+    # A private CA that signed the frontend's certificate (PEM; empty: the system trust store)
+    # and the name to expect in it when it differs from the address's host (SNI override).
+    temporal_tls_server_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
     temporal_ui_port: int = 8233
+    # On SIGTERM the worker stops polling and gives the activities it runs this long to finish
+    # (then they are cancelled and retried elsewhere); process managers must wait longer.
+    worker_shutdown_grace_seconds: float = Field(20.0, ge=0, le=3600)
 
-    # Postgres (SQLAlchemy async URL, asyncpg driver)
+    # Postgres (SQLAlchemy async URL, asyncpg driver). TLS (db/session.py `connect_args`):
+    # "disable" adds nothing (the URL's ?ssl=... decides), "require" encrypts (and checks the
+    # CA when database_ssl_root_cert is set), "verify-full" checks the CA (the root cert file,
+    # else the system trust store) and the host name.
     database_url: str = "postgresql+asyncpg://erhverv@127.0.0.1:55432/erhverv"
+    database_ssl_mode: Literal["disable", "require", "verify-full"] = "disable"
+    database_ssl_root_cert: Path | None = None
 
     # SMTP
     smtp_host: str = "127.0.0.1"
@@ -177,6 +189,23 @@ class Settings(BaseSettings):
                 f"ERHVERV_PAYLOAD_KEYS ({', '.join(sorted(self.payload_keys))})"
             )
         return self
+
+
+class SettingFileError(Exception):
+    """A file a setting names cannot be read; the message names the setting."""
+
+
+def read_setting_file(setting: str, path: Path) -> bytes:
+    """The bytes of the file the setting *setting* (e.g. "temporal_tls_server_ca") names."""
+    variable = f"ERHVERV_{setting.upper()}"
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SettingFileError(f"{variable}: the file {path} does not exist") from None
+    except OSError as err:
+        raise SettingFileError(
+            f"{variable}: the file {path} cannot be read ({err.strerror or err})"
+        ) from None
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -76,9 +77,18 @@ def booking_activities(sessions, channel: LetterChannel, settings: Settings) -> 
     return [booking.send_booking_letter, booking.record_booking, booking.link_booking_to_case]
 
 
-def case_worker(client: Client, task_queue: str, activities: list) -> Worker:
+def case_worker(
+    client: Client,
+    task_queue: str,
+    activities: list,
+    *,
+    shutdown_grace: timedelta = timedelta(0),
+) -> Worker:
     """A worker for the case workflows with *activities*: the real ones (`build_worker`), or
-    a test's boundary fakes. One place for the sandbox runner and the interceptors."""
+    a test's boundary fakes. One place for the sandbox runner and the interceptors.
+
+    *shutdown_grace*: on shutdown (SIGTERM in `main`) the activities running get this long to
+    finish before they are cancelled (and retried on another worker)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -86,12 +96,16 @@ def case_worker(client: Client, task_queue: str, activities: list) -> Worker:
         workflow_runner=workflow_runner(),
         interceptors=[*INTERCEPTORS, ActivityMetrics()],
         activities=activities,
+        graceful_shutdown_timeout=shutdown_grace,
     )
 
 
 def build_worker(client: Client, sessions, channel: LetterChannel, settings: Settings) -> Worker:
     return case_worker(
-        client, settings.temporal_task_queue, activities_for(sessions, channel, settings)
+        client,
+        settings.temporal_task_queue,
+        activities_for(sessions, channel, settings),
+        shutdown_grace=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
 
 
@@ -137,7 +151,7 @@ async def main() -> None:
     Runtime.set_default(runtime, error_if_already_set=False)
     client = await connect(settings, runtime=runtime)
     await report_schedule_on_start(client, settings, log)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings)
     sessions = make_sessionmaker(engine)
     worker = build_worker(client, sessions, EmailChannel(settings), settings)
     health = await health_on_start(settings, client, sessions, worker, log)
@@ -153,7 +167,10 @@ async def main() -> None:
     )
     async with worker:
         await stop.wait()
-        log.info("worker stopping")
+        # Leaving the block stops polling and lets the activities in flight finish (up to
+        # ERHVERV_WORKER_SHUTDOWN_GRACE_SECONDS); a second signal changes nothing.
+        log.info("worker stopping", grace_seconds=settings.worker_shutdown_grace_seconds)
+    log.info("worker stopped")
     if health is not None:
         await health.stop()
     await engine.dispose()

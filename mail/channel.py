@@ -67,18 +67,37 @@ class EmailChannel:
             )
         return message
 
-    async def deliver(self, letter: OutgoingLetter) -> None:
+    def client(self) -> aiosmtplib.SMTP:
+        """An SMTP client for the settings' server: TLS on connect (smtp_use_tls, port 465) or
+        STARTTLS (smtp_starttls, port 587), and AUTH when a username is set."""
         s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            start_tls=s.smtp_starttls,
+            use_tls=s.smtp_use_tls,
+            timeout=s.smtp_timeout_seconds,
+        )
+
+    async def deliver(self, letter: OutgoingLetter) -> None:
+        client = self.client()
         try:
-            await aiosmtplib.send(
-                self.build(letter),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                start_tls=s.smtp_starttls,
-                use_tls=s.smtp_use_tls,
-                timeout=s.smtp_timeout_seconds,
-            )
+            await client.connect()
+            await client.send_message(self.build(letter))
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            client.close()
             raise RecipientRefused(f"{len(exc.recipients)} recipient(s) refused") from exc
+        except BaseException:
+            # Failed or cancelled (a worker's shutdown grace is over): drop the connection at
+            # once. (`aiosmtplib.send` would say QUIT and wait behind a slow server's reply,
+            # holding a cancelled activity up to the SMTP timeout.)
+            client.close()
+            raise
+        try:  # accepted: a failed goodbye changes nothing
+            await client.quit()
+        except (aiosmtplib.SMTPException, TimeoutError, ConnectionError):
+            pass
+        finally:
+            client.close()

@@ -22,7 +22,10 @@ class ChildProcess:
     """*argv* with stdout and stderr appended to *log_file*; stop() ends only that PID.
 
     *markers*: parts of the command line that identify a process left by an earlier run in
-    *pid_file* (see `stop_leftover`); *name* is how messages call it ("the worker")."""
+    *pid_file* (see `stop_leftover`); *name* is how messages call it ("the worker").
+    *stop_timeout*: how long stop() waits after SIGTERM before SIGKILL."""
+
+    stop_timeout: float = STOP_TIMEOUT
 
     def __init__(
         self,
@@ -92,9 +95,11 @@ class ChildProcess:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(STOP_TIMEOUT)
+                proc.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
-                log.warning("The %s did not stop in %.0f s; killing it", self.name, STOP_TIMEOUT)
+                log.warning(
+                    "The %s did not stop in %.0f s; killing it", self.name, self.stop_timeout
+                )
                 proc.kill()
                 proc.wait()
             if proc.returncode not in (0, -signal.SIGTERM):

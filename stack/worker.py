@@ -17,6 +17,23 @@ from stack.errors import StackError
 from stack.pidfile import describe_exit
 from stack.process import ChildProcess
 
+GRACE_SETTING = "ERHVERV_WORKER_SHUTDOWN_GRACE_SECONDS"
+STOP_MARGIN = 10.0  # beyond the worker's own grace: closing its clients and endpoints
+
+
+def shutdown_grace(env: dict[str, str]) -> float:
+    """The grace the worker started with *env* gives its activities on SIGTERM (settings.py
+    `worker_shutdown_grace_seconds`; its default when *env* has none or an unreadable one:
+    the worker itself then reports the setting)."""
+    from settings import Settings
+
+    default = float(Settings.model_fields["worker_shutdown_grace_seconds"].default)
+    try:
+        value = float(env.get(GRACE_SETTING, default))
+    except ValueError:
+        return default
+    return value if 0 <= value <= 3600 else default
+
 
 class WorkerProcess(ChildProcess):
     """`sys.executable worker.py` with its output in *log_file*; stop() ends only that PID."""
@@ -40,6 +57,8 @@ class WorkerProcess(ChildProcess):
             cwd,
             pid_file or log_file.with_name("worker.pid"),
         )
+        # SIGKILL only after the worker's activities had their grace to finish.
+        self.stop_timeout = shutdown_grace(env) + STOP_MARGIN
 
     def before_start(self) -> None:
         if not self.script.exists():

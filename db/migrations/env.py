@@ -28,7 +28,11 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_async_engine(database_url())
+    from db.session import connect_args
+    from settings import get_settings
+
+    # TLS to Postgres as for every engine (ERHVERV_DATABASE_SSL_MODE, db/session.py).
+    engine = create_async_engine(database_url(), connect_args=connect_args(get_settings()))
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
         await connection.commit()
