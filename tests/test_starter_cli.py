@@ -216,7 +216,10 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     }
     commands = set(typer.main.get_command(starter.app).commands)
     officer_actions |= {"reassign", "restart-review"}
-    assert commands == {"start", "list", "show", "api-key", "company-link", "report", "demo"} | officer_actions
+    assert (
+        commands
+        == {"start", "list", "show", "api-key", "company-link", "report", "demo"} | officer_actions
+    )
     for command in commands:
         assert re.search(rf"^\W*{re.escape(command)}\s", result.output, re.MULTILINE), command
 
