@@ -14,6 +14,9 @@ This module is pure (no database, no settings), so workflow input types can acce
 string or a well-formed sealed string" (`SealedOrPlain`) without opening anything: plain
 values are those of cases started before sealing (old histories).
 
+Checking the shape (`is_sealed`, `SealedOrPlain`) imports no cryptography (it is imported
+when a value is sealed or opened), so workflow code can use it freely.
+
 Error messages never hold the value, the plain text or key material.
 """
 
@@ -23,12 +26,13 @@ import base64
 import binascii
 import os
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "sealed:"
 PREFIX_V1 = "sealed:v1:"
@@ -62,6 +66,8 @@ def _b64decode(body: str) -> bytes | None:
 
 
 def _check_key(key: bytes) -> AESGCM:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only to seal or open
+
     if not isinstance(key, bytes | bytearray) or len(key) != KEY_BYTES:
         raise SealedValueError(f"A case data key must be {KEY_BYTES} bytes")
     return AESGCM(bytes(key))
@@ -110,6 +116,8 @@ def open_with_key(key: bytes, case_id: str, value: str) -> str:
 
     A malformed value, or one that does not authenticate (tampered, sealed for another case
     or under another key), is a SealedValueError naming only the case id."""
+    from cryptography.exceptions import InvalidTag
+
     cipher = _check_key(key)
     associated = _associated_data(case_id)
     raw = sealed_bytes(value)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -39,6 +42,7 @@ pytestmark = pytest.mark.e2e
 NAME = "Søren Ærø Østergård"
 EMAIL = "soeren.oestergaard@nordjysk-staal.example"
 LONG = ("Vi ønsker at udvide lagerhallen mod øst; naboen på Åvej 3 er orienteret. " * 120).strip()
+ROOT = Path(__file__).resolve().parent.parent
 PERSONAL = [NAME, EMAIL, "98123456", LONG, "", "æøå ÆØÅ – “citat” 👷"]
 
 
@@ -134,6 +138,29 @@ def test_a_tampered_sealed_value_is_a_clear_error_without_its_text():
 def test_seal_refuses_a_key_that_is_not_32_bytes():
     with pytest.raises(SealedValueError, match="32 bytes"):
         seal(b"short", "case-A", NAME)
+
+
+def test_checking_the_shape_imports_no_cryptography():
+    """Workflow input types use SealedOrPlain; validating it must not need the crypto
+    library (only sealing and opening do)."""
+    code = (
+        "import sys\n"
+        "from pydantic import TypeAdapter\n"
+        "from schemas.sealed import SealedOrPlain, is_sealed\n"
+        "value = 'sealed:v1:' + 'A' * 40\n"
+        "assert TypeAdapter(SealedOrPlain).validate_python(value) == value and is_sealed(value)\n"
+        "assert TypeAdapter(SealedOrPlain).validate_python('Søren') == 'Søren'\n"
+        "assert not any(m.split('.')[0] == 'cryptography' for m in sys.modules), 'imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 # ------------------------------------------------------------- with Postgres: personal.py
@@ -355,3 +382,17 @@ async def test_a_tampered_wrapped_key_is_a_clear_error(db):
     assert_nothing_personal(
         refused.value, settings.payload_keys[settings.payload_key_id].get_secret_value()
     )
+
+
+async def test_a_wrapped_key_copied_to_another_case_does_not_open(db):
+    """The case id is the wrapping's associated data: swapping rows gives no key."""
+    settings, sessions = db
+    case_a, case_b = case_id(), case_id()
+    await data_key(sessions, settings, case_a)
+    await data_key(sessions, settings, case_b)
+    async with sessions() as session, session.begin():
+        row_a = await session.get(CaseDataKey, case_a)
+        row_b = await session.get(CaseDataKey, case_b)
+        row_b.wrapped_key = row_a.wrapped_key
+    with pytest.raises(CaseKeyError, match=f"case {case_b!r} does not open"):
+        await data_key(sessions, settings, case_b)
