@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sysconfig
+import uuid
+from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -105,6 +107,28 @@ async def time_env():
     try:
         yield env
     finally:
+        await env.shutdown()
+
+
+@asynccontextmanager
+async def time_skipping_product(stack, queue_prefix: str):
+    """The time-skipping server with the real worker over *stack*'s Postgres and SMTP sink
+    (a task queue of its own): (env, settings, sessions)."""
+    from db.session import make_engine, make_sessionmaker
+    from mail.channel import EmailChannel
+    from stack.dev import prepared_settings
+    from worker import build_worker
+
+    env = await start_time_skipping()
+    await register_search_attributes(env.client)
+    settings = await prepared_settings(stack, f"{queue_prefix}-{uuid.uuid4()}")
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with build_worker(env.client, sessions, EmailChannel(settings), settings):
+            yield env, settings, sessions
+    finally:
+        await engine.dispose()
         await env.shutdown()
 
 

@@ -18,19 +18,15 @@ from icalendar import Calendar
 import booking_api
 from domain import calendar
 from domain.deadlines import pre_dialogue_reminder_at
-from mail.channel import EmailChannel
 from schemas.booking import BookingRequest, BookingStatus
 from schemas.intake import Department
-from stack.dev import prepared_settings
 from stack.smtp_sink import read_mails
 from tests.conftest import (
     START_INSTANTS,
-    register_search_attributes,
     sleep_until,
-    start_time_skipping,
+    time_skipping_product,
 )
 from tests.test_e2e import stack  # noqa: F401 - Postgres and the SMTP sink
-from worker import build_worker
 from workflows.pre_dialogue import PreDialogueWorkflow
 
 pytestmark = pytest.mark.e2e
@@ -39,20 +35,9 @@ PINNED = START_INSTANTS["christmas"]  # 17 December next year, 10:00 Copenhagen
 
 @pytest_asyncio.fixture
 async def booking_env(stack):  # noqa: F811
-    from db.session import make_engine, make_sessionmaker
-
-    env = await start_time_skipping()
-    await register_search_attributes(env.client)
-    settings = await prepared_settings(stack, f"booking-{uuid.uuid4()}")
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with build_worker(env.client, sessions, EmailChannel(settings), settings):
-            await sleep_until(env, PINNED)
-            yield env, settings, sessions
-    finally:
-        await engine.dispose()
-        await env.shutdown()
+    async with time_skipping_product(stack, "booking") as (env, settings, sessions):
+        await sleep_until(env, PINNED)
+        yield env, settings, sessions
 
 
 def request_for(email: str, departments=("building",)) -> BookingRequest:

@@ -24,23 +24,19 @@ import figures_api
 import survey_api
 from db.measurement_models import ClosedCase, SurveyAnswer, SurveyComment
 from domain import calendar
-from mail.channel import EmailChannel
 from schemas.case import CaseStatus
 from schemas.intake import CaseType, Department
 from schemas.life import ClosingReason
 from schemas.survey import ClosedCaseFacts, SurveyPhase, SurveyStart
 from schemas.survey import SurveyAnswer as Answer
-from stack.dev import prepared_settings
 from stack.smtp_sink import read_mails
 from tests.conftest import (
     START_INSTANTS,
-    register_search_attributes,
     sleep_until,
-    start_time_skipping,
+    time_skipping_product,
 )
 from tests.test_case_life import Life
 from tests.test_e2e import stack  # noqa: F401 - Postgres and the SMTP sink
-from worker import build_worker
 from workflows.survey import SurveyWorkflow, survey_workflow_id
 
 pytestmark = pytest.mark.e2e
@@ -49,19 +45,8 @@ PINNED = START_INSTANTS["christmas"]  # 17 December next year, 10:00 Copenhagen
 
 @pytest_asyncio.fixture
 async def survey_env(stack):  # noqa: F811
-    from db.session import make_engine, make_sessionmaker
-
-    env = await start_time_skipping()
-    await register_search_attributes(env.client)
-    settings = await prepared_settings(stack, f"survey-{uuid.uuid4()}")
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with build_worker(env.client, sessions, EmailChannel(settings), settings):
-            yield env, settings, sessions
-    finally:
-        await engine.dispose()
-        await env.shutdown()
+    async with time_skipping_product(stack, "survey") as (env, settings, sessions):
+        yield env, settings, sessions
 
 
 def mails(mail_dir, address: str, subject_start: str):

@@ -131,7 +131,7 @@ class PreDialogueWorkflow:
             self._queue.pop(0)
 
     # ------------------------------------------------------------- the updates
-    def _check_open(self) -> None:
+    def _require_booked(self) -> None:
         if self.state.status != BookingStatus.booked:
             raise ApplicationError(
                 f"The pre-dialogue {self.state.booking_id} is {self.state.status.value}; it "
@@ -168,7 +168,7 @@ class PreDialogueWorkflow:
 
     @move.validator
     def validate_move(self, move: MoveBooking) -> None:
-        self._check_open()
+        self._require_booked()
         if move.starts_at <= workflow.now() or move.ends_at <= move.starts_at:
             raise ApplicationError(
                 "The new time must lie in the future and end after it starts.", type="InvalidTime"
@@ -192,7 +192,7 @@ class PreDialogueWorkflow:
 
     @cancel.validator
     def validate_cancel(self, cancel: CancelBooking) -> None:
-        self._check_open()
+        self._require_booked()
         if cancel.by == "company" and self.state.starts_at <= workflow.now():
             raise ApplicationError(
                 "The meeting has begun; it can no longer be cancelled.", type="MeetingBegun"
@@ -208,7 +208,7 @@ class PreDialogueWorkflow:
 
     @record_held.validator
     def validate_record_held(self, held: BookingHeld) -> None:
-        self._check_open()
+        self._require_booked()
         if workflow.now() < self.state.starts_at:
             raise ApplicationError(
                 "The meeting has not begun yet; record it held when it has taken place.",
