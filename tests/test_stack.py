@@ -99,6 +99,10 @@ def stack_dir() -> Iterator[Path]:
 def test_free_port_is_bindable_and_busy_port_detected() -> None:
     port = free_port()
     assert port_is_free(port)
+    low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = {free_port() for _ in range(30)} | {port}
+    assert len(ports) == 31, "a port handed out twice"
+    assert all(not low <= p <= high for p in ports), "a port the kernel may give an outgoing connection"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
         sock.listen()
