@@ -47,6 +47,7 @@ from schemas.errors import describe
 from schemas.intake import CaseIntake, Department, case_workflow_id, parse_intake_json
 from schemas.lists import AuditEvent, CaseListQuery, CasePage, CaseSummary, WorkItem
 from schemas.review import review_workflow_id
+from sealing import PersonalInputError, Vault
 from workflows.case import CaseWorkflow
 from workflows.review import DepartmentReviewWorkflow
 
@@ -130,16 +131,50 @@ def summary(intake: CaseIntake) -> str:
     )
 
 
+def vault(sessions: async_sessionmaker, settings: Any) -> Vault:
+    """What seals a case's personal fields going in and opens them coming out (sealing.py)."""
+    return Vault(sessions, settings)
+
+
+async def _sealed(vault: Vault | None, seal) -> Any:
+    """Run *seal* (a vault call), turning refused input and lost keys into CaseErrors."""
+    from personal import CaseKeyError
+
+    try:
+        return await seal()
+    except PersonalInputError as err:
+        raise CaseError(
+            str(err),
+            kind="InvalidInput",
+            errors=[{"field": str(err).split(":")[0], "reason": str(err)}],
+        ) from None
+    except CaseKeyError as err:
+        raise CaseError(
+            f"The personal data of this case cannot be stored: {err}", kind="Erased"
+        ) from None
+
+
 async def start_case(
-    client: Client, intake: CaseIntake, task_queue: str, request_id: str | None = None
+    client: Client,
+    intake: CaseIntake,
+    task_queue: str,
+    request_id: str | None = None,
+    *,
+    vault: Vault | None,
 ) -> WorkflowHandle:
     """Start the case workflow; a second start with the same reference is rejected.
+
+    With a *vault* (every door), the contact person and the project description are sealed
+    with the case's data key first, so no history holds them in the clear; ``vault=None``
+    starts the case with plain values (tests of the workflow's logic only).
 
     With *request_id* (a case system's idempotency key, hashed), a start that finds the case
     already started by that same request returns its handle: retries of one request, even
     concurrent ones, start one case. The id is kept in the workflow's memo (no personal data).
     """
     memo = {"request_id": request_id} if request_id else None
+    if vault is not None:
+        intake = await _sealed(vault, lambda: vault.seal_intake(intake))
     try:
         return await client.start_workflow(
             CaseWorkflow.run,
@@ -166,13 +201,35 @@ def case_handle(client: Client, reference: str) -> WorkflowHandle:
     return client.get_workflow_handle_for(CaseWorkflow.run, case_workflow_id(reference))
 
 
-async def get_state(client: Client, reference: str) -> CaseState:
+async def get_state(client: Client, reference: str, vault: Vault | None = None) -> CaseState:
+    """The case's live state; with a *vault*, its personal fields opened (or "[slettet]")."""
     try:
-        return await case_handle(client, reference).query(CaseWorkflow.get_state)
+        state = await case_handle(client, reference).query(CaseWorkflow.get_state)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise CaseError(f"No case with reference {reference}.") from None
         raise
+    return await opened(vault, state)
+
+
+async def opened(vault: Vault | None, state: CaseState) -> CaseState:
+    """*state* with its personal fields opened when a *vault* is given."""
+    return state if vault is None else await vault.open_model(state.case_id, state)
+
+
+async def seal_input(vault: Vault, reference: str, body: M, *fields: str) -> M:
+    """A door's input for case *reference* with its personal *fields* sealed."""
+    if not fields:
+        return body
+    case_id = case_workflow_id(reference)
+    return await _sealed(vault, lambda: vault.seal_fields(case_id, body, *fields))
+
+
+async def open_result(vault: Vault, reference: str, result: Any) -> Any:
+    """An update's result for case *reference* with its personal fields opened."""
+    if not isinstance(result, BaseModel):
+        return result
+    return await vault.open_model(case_workflow_id(reference), result)
 
 
 async def _update(handle: WorkflowHandle, update, arg, what: str, request_id: str | None = None):
@@ -269,18 +326,35 @@ async def report_material(
 
 
 async def report_project_change(
-    client: Client, reference: str, request_id: str | None = None, **fields
+    client: Client,
+    reference: str,
+    request_id: str | None = None,
+    *,
+    vault: Vault | None = None,
+    **fields,
 ) -> CaseState:
     change = build(life.ProjectChange, **fields)
-    return await update_case(
+    if vault is not None:
+        case_id = case_workflow_id(reference)
+        change = await _sealed(vault, lambda: vault.seal_fields(case_id, change, "description"))
+    state = await update_case(
         client, reference, CaseWorkflow.report_project_change, change, "Project change", request_id
     )
+    return await opened(vault, state)
 
 
 async def request_pre_dialogue(
-    client: Client, reference: str, request_id: str | None = None, **fields
+    client: Client,
+    reference: str,
+    request_id: str | None = None,
+    *,
+    vault: Vault | None = None,
+    **fields,
 ) -> life.PreDialogue:
     request = build(life.RequestPreDialogue, **fields)
+    if vault is not None:
+        case_id = case_workflow_id(reference)
+        request = await _sealed(vault, lambda: vault.seal_fields(case_id, request, "note"))
     return await update_case(
         client,
         reference,
@@ -366,12 +440,21 @@ async def issue_decision(
 
 
 async def withdraw(
-    client: Client, reference: str, reason: str = "", request_id: str | None = None
+    client: Client,
+    reference: str,
+    reason: str = "",
+    request_id: str | None = None,
+    *,
+    vault: Vault | None = None,
 ) -> CaseState:
     request = build(life.Withdraw, reason=reason)
-    return await update_case(
+    if vault is not None:
+        case_id = case_workflow_id(reference)
+        request = await _sealed(vault, lambda: vault.seal_fields(case_id, request, "reason"))
+    state = await update_case(
         client, reference, CaseWorkflow.withdraw, request, "Withdrawal", request_id
     )
+    return await opened(vault, state)
 
 
 async def dismiss(

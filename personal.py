@@ -54,6 +54,7 @@ __all__ = [
     "erase_case_key",
     "is_sealed",
     "open_sealed",
+    "opening_key",
     "rewrap_case_keys",
     "seal",
 ]
@@ -162,6 +163,22 @@ async def data_key(sessions: async_sessionmaker, settings: Settings, case_id: st
                 raise CaseKeyError(f"The data key of case {case_id!r} vanished while made")
     if row.erased_at is not None:
         raise CaseKeyErased(f"The personal data of case {case_id!r} is erased")
+    return _unwrap(settings, row)
+
+
+async def opening_key(
+    sessions: async_sessionmaker, settings: Settings, case_id: str
+) -> bytes | None:
+    """The data key to open *case_id*'s sealed values with; None once the case is erased.
+
+    Opening never makes a key: a case with sealed values but no key raises CaseKeyError."""
+    _check_case_id(case_id)
+    async with sessions() as session:
+        row = await _row(session, case_id)
+    if row is None:
+        raise CaseKeyError(f"Case {case_id!r} has a sealed value but no data key")
+    if row.erased_at is not None:
+        return None
     return _unwrap(settings, row)
 
 

@@ -61,10 +61,15 @@ def report_schedule(settings: Settings) -> Schedule:
 
 async def ensure_report_schedule(client: Client, settings: Settings) -> str:
     """Create the schedule, or update it to this definition; answers "created"/"updated"."""
-    schedule = report_schedule(settings)
+    return await ensure_schedule(client, SCHEDULE_ID, report_schedule(settings))
+
+
+async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> str:
+    """Create *schedule*, or update an existing one to it (keeping its state: an operator's
+    pause stays); answers "created" or "updated"."""
     try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
-        log.info("report schedule created", schedule_id=SCHEDULE_ID)
+        await client.create_schedule(schedule_id, schedule)
+        log.info("schedule created", schedule_id=schedule_id)
         return "created"
     except ScheduleAlreadyRunningError:
         pass
@@ -79,6 +84,6 @@ async def ensure_report_schedule(client: Client, settings: Settings) -> str:
             )
         )
 
-    await client.get_schedule_handle(SCHEDULE_ID).update(keep_state)
-    log.info("report schedule updated", schedule_id=SCHEDULE_ID)
+    await client.get_schedule_handle(schedule_id).update(keep_state)
+    log.info("schedule updated", schedule_id=schedule_id)
     return "updated"

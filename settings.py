@@ -148,6 +148,12 @@ class Settings(BaseSettings):
         default_factory=lambda: {"dev-1": SecretStr("YJJ+iW5P5TIpB2S6L8Nnb6X3JVQTsGycpVCXzzA4rIE=")}
     )
 
+    # Retention (docs/encryption.md "Erasure"): a closed case's personal data is erased this
+    # many months after it closed, by a daily Temporal Schedule (erhverv-retention) at
+    # retention_hour (Copenhagen time). The anonymous facts behind the figures stay.
+    retention_months: int = Field(36, ge=1, le=600)
+    retention_hour: int = Field(3, ge=0, le=23)
+
     # Metrics and health (docs/deployment.md "Metrics"): the worker's Temporal SDK runtime
     # exports its Prometheus metrics on this host:port (empty: off); the worker's own HTTP
     # endpoint (/healthz, /readyz, /metrics with the product's counters) listens on

@@ -21,6 +21,7 @@ from activities.booking import BookingActivities
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
 from activities.report import ReportActivities
+from activities.retention import RetentionActivities
 from activities.survey import SurveyActivities
 from db.session import make_engine, make_sessionmaker
 from log_setup import configure_logging, temporal_runtime
@@ -33,6 +34,7 @@ from workflows.case import CaseWorkflow
 from workflows.interceptors import INTERCEPTORS
 from workflows.pre_dialogue import PreDialogueWorkflow
 from workflows.report import MonthlyReportWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.review import DepartmentReviewWorkflow
 from workflows.survey import SurveyWorkflow
 
@@ -42,6 +44,7 @@ WORKFLOWS = [
     PreDialogueWorkflow,
     SurveyWorkflow,
     MonthlyReportWorkflow,
+    RetentionWorkflow,
 ]
 
 
@@ -56,6 +59,7 @@ def activities_for(sessions, channel: LetterChannel, settings: Settings) -> list
         *booking_activities(sessions, channel, settings),
         *survey_activities(sessions, channel, settings),
         *report_activities(sessions, channel, settings),
+        RetentionActivities(sessions, settings).erase_expired_cases,
     ]
 
 
@@ -113,11 +117,16 @@ async def report_schedule_on_start(client: Client, settings: Settings, log) -> N
     """The monthly report's Temporal Schedule, created or brought up to date (report_schedule.py);
     a failure is logged and the worker goes on (the cases do not depend on it)."""
     from report_schedule import ensure_report_schedule
+    from retention_schedule import ensure_retention_schedule
 
-    try:
-        log.info("report schedule ready", outcome=await ensure_report_schedule(client, settings))
-    except Exception as exc:  # noqa: BLE001 - logged; the schedule is tried again next start
-        log.warning("report schedule not ensured", error=type(exc).__name__)
+    for name, ensure in (
+        ("report", ensure_report_schedule),
+        ("retention", ensure_retention_schedule),
+    ):
+        try:
+            log.info(f"{name} schedule ready", outcome=await ensure(client, settings))
+        except Exception as exc:  # noqa: BLE001 - logged; the schedule is tried again next start
+            log.warning(f"{name} schedule not ensured", error=type(exc).__name__)
 
 
 async def health_on_start(settings: Settings, client: Client, sessions, worker: Worker, log):

@@ -25,7 +25,9 @@ from domain import company_link
 from domain.survey import survey_url
 from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
 from mail.render import COMPANY_PAGE_LETTERS, MissingLetterFacts, render_letter
+from personal import CaseKeyError
 from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
+from sealing import Vault
 from settings import Settings
 from worker_health import LETTERS_FAILED, LETTERS_SENT
 
@@ -74,8 +76,29 @@ class LetterActivities:
         token = company_link.make_token(secret, request.case_id, link_id)
         return company_link.page_url(base, token)
 
+    async def _opened(self, request: LetterRequest) -> LetterRequest:
+        """The request with the case's sealed personal fields opened (sealing.py): the
+        recipient and the greeting. An erased case gets no more letters."""
+        vault = Vault(self.sessions, self.settings)
+        try:
+            if await vault.is_erased(request.case_id):
+                raise ApplicationError(
+                    f"letter {request.letter_key} not sent: the case's personal data is erased.",
+                    type="PersonalDataErased",
+                    non_retryable=True,
+                )
+            return await vault.open_model(request.case_id, request)
+        except CaseKeyError:
+            raise ApplicationError(
+                f"letter {request.letter_key}: the case's data key is missing or does not open.",
+                type="CaseKeyError",
+                non_retryable=True,
+            ) from None
+
     @activity.defn(name="send_letter")
     async def send_letter(self, request: LetterRequest) -> LetterResult:
+        with refused_data_is_permanent(f"letter {request.letter_key}"):
+            request = await self._opened(request)
         with refused_data_is_permanent(f"letter {request.letter_key}"):
             page = await self._case_page_url(request)
         try:

@@ -35,6 +35,7 @@ from schemas.fields import (
     Reference,
     check_line,
 )
+from schemas.sealed import Personal
 
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -129,9 +130,10 @@ Email = Annotated[EmailStr, BeforeValidator(_line_before_email)]
 class ContactPerson(BaseModel):
     model_config = STRICT
 
-    name: Name
-    email: Email
-    phone: Phone
+    # personal fields: sealed with the case's data key by the door (schemas/sealed.py)
+    name: Personal[Name]
+    email: Personal[Email]
+    phone: Personal[Phone]
 
 
 class Company(BaseModel):
@@ -167,7 +169,7 @@ class CaseIntake(BaseModel):
     departments: Departments
     company: Company
     contact: ContactPerson
-    project_description: Description
+    project_description: Personal[Description]  # the company's own words: sealed
     received_at: ReceivedAt
     sustainability_level: Annotated[int, Field(ge=1, le=3)] | None = None
     pre_dialogue_wished: bool = False

@@ -17,6 +17,7 @@ from schemas.life import (
     PreDialogue,
     ReviewResult,
 )
+from schemas.sealed import Personal
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -123,7 +124,7 @@ class LetterRequest(BaseModel):
     case_id: str
     letter_key: str
     kind: LetterKind
-    to: list[EmailStr]
+    to: list[Personal[EmailStr]]  # sealed for a case's contact; opened by the activity
     facts: LetterFacts
 
 

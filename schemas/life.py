@@ -32,6 +32,7 @@ from schemas.fields import (
     check_line,
 )
 from schemas.intake import Department
+from schemas.sealed import Personal
 
 STRICT = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
 Text = Description  # the name earlier code used: free text of 1-5000 characters
@@ -138,7 +139,7 @@ class ProjectChange(BaseModel):
 
     model_config = STRICT
 
-    description: Description
+    description: Personal[Description]  # the company's words: sealed by the door
     departments: Annotated[
         list[Department],
         Field(min_length=1, max_length=3),
@@ -159,7 +160,7 @@ class RequestPreDialogue(BaseModel):
     model_config = STRICT
 
     topic: PreDialogueTopic = PreDialogueTopic.general
-    note: Note = ""
+    note: Personal[Note] = ""  # the company's words: sealed by the door
 
 
 class BookPreDialogue(BaseModel):
@@ -313,7 +314,7 @@ class ClosingReason(StrEnum):
 class Withdraw(BaseModel):
     model_config = STRICT
 
-    reason: Note = ""
+    reason: Personal[Note] = ""  # the company's words: sealed by the door
 
 
 class Dismiss(BaseModel):

@@ -26,9 +26,9 @@ import base64
 import binascii
 import os
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
@@ -149,3 +149,33 @@ def _sealed_or_plain(value: str) -> str:
 SealedOrPlain = Annotated[str, AfterValidator(_sealed_or_plain)]
 """A personal text field: a plain string (cases started before sealing) or a well-formed
 ``sealed:v1:`` value. Validates the shape only; nothing is opened (no key, no I/O)."""
+
+
+# A sealed value inside a longer text (e.g. a reason the workflow wrote around the company's
+# own words): the body is base64url, so a token ends at the first other character.
+SEALED_TOKEN = re.compile(r"sealed:v1:[A-Za-z0-9_-]+")
+
+
+def sealed_tokens(text: str) -> list[str]:
+    """The well-formed sealed values inside *text*, in order (duplicates kept)."""
+    return [t for t in SEALED_TOKEN.findall(text) if is_sealed(t)]
+
+
+def _personal(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A sealed value (shape only) or the erased placeholder passes; anything else is the
+    plain field, checked by its own rules (a case started before sealing, or a door's input
+    before it is sealed)."""
+    if isinstance(value, str):
+        if looks_sealed(value):
+            return _sealed_or_plain(value)
+        if value == ERASED_PLACEHOLDER:
+            return value
+    return handler(value)
+
+
+class Personal:
+    """``Personal[Email]``: a personal field that is either its plain type, a well-formed
+    sealed value, or the erased placeholder. Validating it opens nothing."""
+
+    def __class_getitem__(cls, plain: Any) -> Any:
+        return Annotated[plain, WrapValidator(_personal)]

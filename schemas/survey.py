@@ -17,6 +17,7 @@ from schemas.case import Caseworker
 from schemas.fields import check_free_text
 from schemas.intake import CaseType, Department
 from schemas.life import ClosingReason
+from schemas.sealed import Personal
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 # 1 meget utilfreds .. 5 meget tilfreds; 0 "ved ikke" (as in survey_answers)
@@ -59,7 +60,7 @@ class SurveyStart(BaseModel):
     model_config = STRICT
 
     facts: ClosedCaseFacts
-    to: list[EmailStr]  # the contact e-mail (the reminder); never logged or shown
+    to: list[Personal[EmailStr]]  # the contact e-mail (sealed); never logged or shown
     survey_sent_at: AwareDatetime | None  # None: the survey letter could not be sent
     closing_days: list[date] = Field(default_factory=list)
     municipality_name: str
@@ -92,7 +93,7 @@ class SurveyReminder(BaseModel):
     model_config = STRICT
 
     facts: ClosedCaseFacts
-    to: list[EmailStr]
+    to: list[Personal[EmailStr]]
     municipality_name: str
     caseworker: Caseworker | None = None
 

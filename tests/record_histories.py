@@ -36,7 +36,7 @@ HISTORIES = Path(__file__).parent / "histories"
 async def _breach_then_late_assignment(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
     intake = make_intake(reference="REPLAY-BREACH", received_at=RECEIVED)
     await sleep_until(env, RECEIVED)
-    handle = await case_api.start_case(env.client, intake, queue)
+    handle = await case_api.start_case(env.client, intake, queue, vault=None)
     await env.sleep(DEADLINE - await env.get_current_time() + timedelta(hours=10))
     await case_api.assign_caseworker(env.client, intake.reference, "mkj")
     return await handle.fetch_history()
@@ -45,7 +45,7 @@ async def _breach_then_late_assignment(env: WorkflowEnvironment, queue: str) -> 
 async def _assignment_and_reassignment(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
     intake = make_intake(reference="REPLAY-ASSIGN", received_at=RECEIVED)
     await sleep_until(env, RECEIVED)
-    handle = await case_api.start_case(env.client, intake, queue)
+    handle = await case_api.start_case(env.client, intake, queue, vault=None)
     await env.sleep(timedelta(hours=1))
     await case_api.assign_caseworker(env.client, intake.reference, "mkj")
     await case_api.assign_caseworker(env.client, intake.reference, "abr", replacing="mkj")
@@ -187,7 +187,7 @@ async def _intake_names_a_booking(env: WorkflowEnvironment, queue: str) -> Workf
         reference="REPLAY-BOOKED", received_at=RECEIVED, pre_dialogue_booking=BOOKED_BEFORE
     )
     await sleep_until(env, RECEIVED)
-    handle = await case_api.start_case(env.client, intake, queue)
+    handle = await case_api.start_case(env.client, intake, queue, vault=None)
     await env.sleep(timedelta(hours=1))
     await case_api.assign_caseworker(env.client, intake.reference, "mkj")
     await case_api.withdraw(env.client, intake.reference, "Opgivet")

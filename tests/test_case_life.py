@@ -49,7 +49,7 @@ class Life:
             **extra,
         )
         self.intake = intake
-        self.handle = await case_api.start_case(self.client, intake, self.queue)
+        self.handle = await case_api.start_case(self.client, intake, self.queue, vault=None)
         if self.env.supports_time_skipping:
             await self.env.sleep(timedelta(minutes=5))
         else:

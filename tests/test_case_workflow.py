@@ -125,7 +125,7 @@ async def case(time_env):
     async with case_worker(time_env.client, queue, fakes.activities()):
         intake = make_intake(reference=f"BYG-{uuid.uuid4().hex[:10]}", received_at=RECEIVED)
         await sleep_until(time_env, RECEIVED)
-        handle = await case_api.start_case(time_env.client, intake, queue)
+        handle = await case_api.start_case(time_env.client, intake, queue, vault=None)
         # Let the receipt go out.
         await time_env.sleep(timedelta(seconds=5))
         yield handle, fakes, intake, queue
@@ -281,7 +281,7 @@ async def test_assigning_the_same_caseworker_twice_is_rejected(time_env, case):
 async def test_duplicate_start_is_rejected(time_env, case):
     _handle, fakes, intake, queue = case
     with pytest.raises(case_api.CaseError) as err:
-        await case_api.start_case(time_env.client, intake, queue)
+        await case_api.start_case(time_env.client, intake, queue, vault=None)
     assert str(err.value) == (
         f"A case with reference {intake.reference} already exists "
         f"(workflow id case-{intake.reference}); it was not started again."

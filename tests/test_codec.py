@@ -202,9 +202,13 @@ async def test_a_whole_case_history_holds_no_personal_data_in_clear_text(time_en
             contact=CONTACT,
             project_description=DESCRIPTION,
         )
-        life.handle = await case_api.start_case(life.client, life.intake, queue, request_id=MARK)
+        life.handle = await case_api.start_case(
+            life.client, life.intake, queue, request_id=MARK, vault=None
+        )
         # The memo (request id) is sealed too, and still reads back: a retried start is one.
-        again = await case_api.start_case(life.client, life.intake, queue, request_id=MARK)
+        again = await case_api.start_case(
+            life.client, life.intake, queue, request_id=MARK, vault=None
+        )
         assert again.id == life.handle.id
         await case_api.assign_caseworker(life.client, life.reference, "mkj")
         await case_api.report_material(life.client, life.reference, life.all_material())

@@ -58,7 +58,7 @@ async def test_case_survives_worker_and_server_restart(stack_dir):  # noqa: F811
 
         client = await connect(settings)
         async with build_worker(client, sessions, EmailChannel(settings), settings):
-            await case_api.start_case(client, intake, settings.temporal_task_queue)
+            await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
             await case_api.assign_caseworker(client, reference, "mkj")
             # The contact letter leaves after the assignment answers: wait for it while the
             # worker still runs.
@@ -113,7 +113,7 @@ async def test_an_officers_action_during_a_temporal_restart_takes_effect_once(st
         intake = make_intake(reference=reference, received_at=datetime.now(UTC))
         client = await connect(settings)
         async with build_worker(client, sessions, EmailChannel(settings), settings):
-            await case_api.start_case(client, intake, settings.temporal_task_queue)
+            await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
             assert len(await mails_to(stack.mail_dir, intake.contact.email, 1)) == 1
 
             stack.temporal.stop()

@@ -88,12 +88,21 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
     address = intake.contact.email
     already = len(await mails_to(stack.mail_dir, address, 0, timeout=0))
 
-    handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
+    vault = case_api.vault(sessions, settings)
+    handle = await case_api.start_case(client, intake, settings.temporal_task_queue, vault=vault)
     receipts = await mails_to(stack.mail_dir, address, already + 1)
     receipt = receipts[-1]
     deadline = calendar.contact_deadline(intake.received_at)
     assert receipt.subject == f"Kvittering for jeres sag {reference} – industri- og lagerbygning"
     assert "Kære Søren Ærø Østergård" in receipt.body
+    # The contact person is sealed in the history (even decoded by the payload codec) and
+    # opened for people by the seam.
+    history = (await handle.fetch_history()).to_json()
+    sealed = await case_api.get_state(client, reference)
+    for value in (intake.contact.name, intake.contact.email, intake.contact.phone):
+        assert value not in history
+    assert sealed.intake.contact.email.startswith("sealed:v1:")
+    assert (await case_api.get_state(client, reference, vault)).intake == intake
     assert "Fagområder: byggeri og brand/beredskab" in receipt.body
     assert f"Senest {danish_date(deadline)} kontakter vi jer" in receipt.body
     assert "https://www.brs.dk" in receipt.body and "https://bygogmiljoe.dk" in receipt.body
@@ -145,7 +154,7 @@ async def test_case_from_receipt_to_contact_letter(stack, product):
 
     # Duplicate start through the real server: rejected, nothing new sent.
     with pytest.raises(case_api.CaseError, match="already exists"):
-        await case_api.start_case(client, intake, settings.temporal_task_queue)
+        await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
 
 
 async def test_letter_activity_twice_sends_one_mail(stack, product):
@@ -222,7 +231,7 @@ async def test_three_department_case_from_receipt_to_survey(stack, product):
         },
     )
     address = intake.contact.email
-    handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
+    handle = await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
     await case_api.assign_caseworker(client, reference, "jha")
     codes = [m.code for m in required_material(intake.case_type, intake.departments)]
     status = await case_api.report_material(client, reference, codes)
@@ -322,7 +331,7 @@ async def test_two_officers_assigning_at_once_on_20_cases_over_the_real_stack(st
         for n in range(20)
     ]
     await asyncio.gather(
-        *(case_api.start_case(client, i, settings.temporal_task_queue) for i in intakes)
+        *(case_api.start_case(client, i, settings.temporal_task_queue, vault=None) for i in intakes)
     )
 
     async def both(reference: str):

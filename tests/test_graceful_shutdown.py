@@ -135,7 +135,7 @@ async def test_sigterm_lets_the_letter_in_flight_finish(stack_dir):  # noqa: F81
             await first.wait_ready(stack.temporal_address, "default", queue)
             client = await connect(settings)
             intake = own_intake("GRACE")
-            handle = await case_api.start_case(client, intake, queue)
+            handle = await case_api.start_case(client, intake, queue, vault=None)
             email = intake.contact.email
             await until(smtp.data_arrived.is_set, 60, "the receipt's DATA at the SMTP server")
             assert smtp.to(email) == []  # in flight: the server has not accepted it yet
@@ -184,7 +184,7 @@ async def test_past_the_grace_the_letter_is_cancelled_and_retried(stack_dir):  #
             await first.wait_ready(stack.temporal_address, "default", queue)
             client = await connect(settings)
             intake = own_intake("NOGRACE")
-            handle = await case_api.start_case(client, intake, queue)
+            handle = await case_api.start_case(client, intake, queue, vault=None)
             email = intake.contact.email
             await until(smtp.data_arrived.is_set, 60, "the receipt's DATA at the SMTP server")
 

@@ -69,7 +69,7 @@ async def test_web_metrics_count_requests_by_route_template_and_show_the_product
     http, settings, client = web
     intake = own_intake("MET")
     reference = intake.reference
-    await case_api.start_case(client, intake, settings.temporal_task_queue)
+    await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
     assert len(await mails_to(stack.mail_dir, intake.contact.email, 1)) == 1  # the receipt
 
     before = (await http.get("/metrics")).text
@@ -116,7 +116,7 @@ async def test_product_gauges_follow_the_case(web):
     before = waiting((await http.get("/metrics")).text)
     intake = own_intake("MEV")
     reference = intake.reference
-    await case_api.start_case(client, intake, settings.temporal_task_queue)
+    await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
     assert waiting(await scrape_until(http, lambda t: waiting(t) == before + 1)) == before + 1
     await case_api.assign_caseworker(client, reference, "mkj")
     assert waiting(await scrape_until(http, lambda t: waiting(t) == before)) == before
@@ -159,7 +159,7 @@ async def test_worker_process_health_and_metrics_endpoints(stack, product, web, 
             assert (await http.post("/healthz")).status_code == 405
 
             intake = own_intake("MWP")
-            await case_api.start_case(product[1], intake, queue)
+            await case_api.start_case(product[1], intake, queue, vault=None)
             assert len(await mails_to(stack.mail_dir, intake.contact.email, 1)) == 1
             own = (await http.get("/metrics")).text
             assert sample(own, "erhverv_letters_sent_total", kind="receipt") == 1

@@ -102,7 +102,9 @@ def test_free_port_is_bindable_and_busy_port_detected() -> None:
     low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     ports = {free_port() for _ in range(30)} | {port}
     assert len(ports) == 31, "a port handed out twice"
-    assert all(not low <= p <= high for p in ports), "a port the kernel may give an outgoing connection"
+    assert all(not low <= p <= high for p in ports), (
+        "a port the kernel may give an outgoing connection"
+    )
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
         sock.listen()
@@ -361,7 +363,7 @@ async def test_the_worker_writes_only_json_lines(stack_dir: Path) -> None:
                 reference=f"JSON-{uuid.uuid4().hex[:8]}", received_at=datetime.now(UTC)
             )
             client = await connect(settings)
-            await case_api.start_case(client, intake, "erhvervssag")
+            await case_api.start_case(client, intake, "erhvervssag", vault=None)
             await wait_for_mails(dev.mail_dir, 1, timeout=60)
 
             # Temporal gone for a while: the core logs its failing polls (after ~5 s here).

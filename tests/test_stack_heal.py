@@ -166,7 +166,7 @@ async def receipt_exactly_once(stack: StackUp, prefix: str) -> None:
         departments=["building"],
     )
     client = await connect(settings)
-    handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
+    handle = await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
     message_id = f"<{handle.id}.receipt@{settings.message_id_domain}>"
     deadline = time.monotonic() + TIMEOUT
     while "receipt" not in (await case_api.get_state(client, reference)).letters_sent:

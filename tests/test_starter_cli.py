@@ -327,7 +327,7 @@ def fake_client(monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def serve_state(monkeypatch: pytest.MonkeyPatch, state: CaseState) -> None:
-    async def get_state(client, reference):
+    async def get_state(client, reference, vault=None):
         return state
 
     monkeypatch.setattr(case_api, "get_state", get_state)
@@ -680,7 +680,7 @@ def test_a_validation_error_is_described_not_a_traceback(
     class Answer(BaseModel):
         status: int
 
-    async def get_state(client, reference):
+    async def get_state(client, reference, vault=None):
         return Answer.model_validate({"status": "soon"})
 
     monkeypatch.setattr(case_api, "get_state", get_state)

@@ -299,7 +299,7 @@ async def test_a_case_naming_its_booking_starts_with_the_pre_dialogue_on_record(
         pre_dialogue_booking=booked.booking_id.lower(),  # normalised: FD-...
     )
     await booking_api.check_intake_booking(sessions, intake)  # an active booking: passes
-    await case_api.start_case(client, intake, settings.temporal_task_queue)
+    await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
     for _ in range(100):
         state = await case_api.get_state(client, intake.reference)
         view = await booking_api.get_booking(sessions, booked.booking_id)

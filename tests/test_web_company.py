@@ -77,7 +77,7 @@ async def new_case(site: Site, stack, tag: str = "CP", **extra) -> tuple[str, st
     intake = make_intake(
         reference=reference, received_at=datetime.now(UTC), contact=contact, **extra
     )
-    await case_api.start_case(site.client, intake, site.settings.temporal_task_queue)
+    await case_api.start_case(site.client, intake, site.settings.temporal_task_queue, vault=None)
     mails = await mails_to(stack.mail_dir, email, 1)
     assert mails, "no receipt arrived"
     return reference, link_in(mails[0].body)

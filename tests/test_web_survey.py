@@ -50,7 +50,7 @@ async def decided_case(product, mail_dir, departments=("building",)):  # noqa: F
         departments=list(departments),
         contact=contact,
     )
-    await case_api.start_case(client, intake, settings.temporal_task_queue)
+    await case_api.start_case(client, intake, settings.temporal_task_queue, vault=None)
     await _retry(lambda: case_api.assign_caseworker(client, reference, "mkj"))
     codes = [m.code for m in required_material(intake.case_type, intake.departments)]
     await case_api.report_material(client, reference, codes)

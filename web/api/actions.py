@@ -34,6 +34,7 @@ class Action:
     update: Any
     result: type
     what: str
+    personal: tuple[str, ...] = ()  # the company's own words: sealed before the case sees them
 
 
 ACTIONS = (
@@ -52,6 +53,7 @@ ACTIONS = (
         CaseWorkflow.report_project_change,
         CaseState,
         "Project change",
+        ("description",),
     ),
     Action(
         "pre-dialogue-requests",
@@ -60,6 +62,7 @@ ACTIONS = (
         CaseWorkflow.request_pre_dialogue,
         life.PreDialogue,
         "Pre-dialogue request",
+        ("note",),
     ),
     Action(
         "sustainability-level",
@@ -84,6 +87,7 @@ ACTIONS = (
         CaseWorkflow.withdraw,
         CaseState,
         "Withdrawal",
+        ("reason",),
     ),
 )
 
@@ -120,10 +124,13 @@ def endpoint_for(action: Action):
         body = parse(action.model, await request.body())
         services = request.app.state.services
         client = await services.temporal()
+        vault = case_api.vault(services.sessions, services.settings)
         try:
-            return await case_api.update_case(
+            body = await case_api.seal_input(vault, reference, body, *action.personal)
+            result = await case_api.update_case(
                 client, reference, action.update, body, action.what, update_id(caller, key)
             )
+            return await case_api.open_result(vault, reference, result)
         except case_api.CaseError as err:
             raise problem_of(err) from None
         except RPCError:

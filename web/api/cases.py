@@ -154,7 +154,11 @@ async def start_case(
     client = await services.temporal()
     try:
         await case_api.start_case(
-            client, intake, services.settings.temporal_task_queue, request_id=request_id
+            client,
+            intake,
+            services.settings.temporal_task_queue,
+            request_id=request_id,
+            vault=case_api.vault(services.sessions, services.settings),
         )
     except case_api.CaseError as err:
         raise Problem(
@@ -200,7 +204,13 @@ async def get_case(request: Request, reference: RefPath, who: Reader) -> CaseSta
     await may_see(request, who, reference)
     client = await request.app.state.services.temporal()
     try:
-        return await case_api.get_state(client, reference)
+        return await case_api.get_state(
+            client,
+            reference,
+            case_api.vault(
+                request.app.state.services.sessions, request.app.state.services.settings
+            ),
+        )
     except case_api.CaseError as err:
         raise problem_of(err) from None
     except RPCError:

@@ -52,7 +52,13 @@ def body_of(model: type[BaseModel]) -> dict:
 async def state_of(request: Request, reference: RefPath) -> CaseState:
     try:
         client = await request.app.state.services.temporal()
-        return await case_api.get_state(client, reference)
+        return await case_api.get_state(
+            client,
+            reference,
+            case_api.vault(
+                request.app.state.services.sessions, request.app.state.services.settings
+            ),
+        )
     except case_api.CaseError as err:
         raise problem_of(err) from None
     except RPCError:

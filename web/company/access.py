@@ -188,7 +188,13 @@ async def live_state(request: Request, access: Access) -> CaseState:
     """The case's state through the seam; for a company signed in, only its own case."""
     client = await temporal(request)
     try:
-        state = await case_api.get_state(client, access.reference)
+        state = await case_api.get_state(
+            client,
+            access.reference,
+            case_api.vault(
+                request.app.state.services.sessions, request.app.state.services.settings
+            ),
+        )
     except case_api.CaseError:
         raise PageRefused(not_theirs(request)) from None
     except Exception:  # noqa: BLE001 - Temporal failing now

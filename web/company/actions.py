@@ -94,6 +94,9 @@ async def project_change(request: Request, access: Access) -> HTMLResponse:
             client,
             access.reference,
             request_id=rid,
+            vault=case_api.vault(
+                request.app.state.services.sessions, request.app.state.services.settings
+            ),
             description=form.description,
             departments=[d.value for d in form.departments],
         )
@@ -135,7 +138,14 @@ async def project_change(request: Request, access: Access) -> HTMLResponse:
 async def pre_dialogue(request: Request, access: Access) -> HTMLResponse:
     async def run(client, form: PreDialogueForm, rid: str):
         return await case_api.request_pre_dialogue(
-            client, access.reference, request_id=rid, topic=form.topic.value, note=form.note
+            client,
+            access.reference,
+            request_id=rid,
+            vault=case_api.vault(
+                request.app.state.services.sessions, request.app.state.services.settings
+            ),
+            topic=form.topic.value,
+            note=form.note,
         )
 
     outcome = await form_action(
@@ -227,7 +237,13 @@ async def withdraw(request: Request, access: Access) -> HTMLResponse:
     client = await temporal(request)
     try:
         await case_api.withdraw(
-            client, access.reference, reason=form.reason, request_id=f"company-withdraw-{rid}"
+            client,
+            access.reference,
+            reason=form.reason,
+            request_id=f"company-withdraw-{rid}",
+            vault=case_api.vault(
+                request.app.state.services.sessions, request.app.state.services.settings
+            ),
         )
     except case_api.CaseError as err:
         state = await live_state(request, access)

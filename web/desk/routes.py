@@ -92,7 +92,11 @@ async def worklist_page(request: Request) -> Response:
 
 async def _state(request: Request, reference: str) -> CaseState:
     client = await request.app.state.services.temporal()
-    return await case_api.get_state(client, reference)
+    return await case_api.get_state(
+        client,
+        reference,
+        case_api.vault(request.app.state.services.sessions, request.app.state.services.settings),
+    )
 
 
 async def show_case(

@@ -1,0 +1,216 @@
+"""Erasure by crypto-shredding, end to end on the dev stack as `./dev up` runs it: real
+Temporal (dev server), real Postgres, the real worker and SMTP sink, the web service with the
+codec server.
+
+A case is started through the seam with its personal fields sealed, the letters reach the
+company with its name and address, the company withdraws (its reason sealed too), the case
+closes. The operator erases it: afterwards the case's histories, fetched raw and decoded by
+the codec server, hold no personal data and nothing in them opens any more; the live state
+reads "[slettet]"; the stored letters are blanked; the figures are the same; the histories
+still replay; the erasure is recorded once, with who and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import pytest_asyncio
+from google.protobuf import json_format
+from sqlalchemy import select
+from temporalio.api.history.v1 import History
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+from temporalio.worker import Replayer
+
+import case_api
+import erasure_api
+import figures_api
+from db.measurement_models import ClosedCase
+from db.models import Case, OutboxLetter
+from db.personal_models import CaseDataKey, Erasure
+from db.session import make_engine, make_sessionmaker
+from mail.channel import EmailChannel
+from schemas.converter import data_converter
+from schemas.sealed import ERASED_PLACEHOLDER, SEALED_TOKEN
+from stack.dev import prepared_settings, running_stack
+from stack.ports import free_port
+from stack.smtp_sink import read_mails
+from temporal_client import connect
+from tests.conftest import make_intake
+from tests.test_codec import histories_of_the_case, payloads_with_paths, raw_bytes
+from worker import WORKFLOWS, build_worker
+
+pytestmark = pytest.mark.e2e
+OPERATOR = "jha"
+NAME, EMAIL, PHONE = "Kirsten Ølgaard Brøndum", "kirsten.brondum@oelgaard-byg.dk", "+4520304050"
+DESCRIPTION = "Tilbygning til værksted, Brøndums Have 7, tegnet af Ib Ølgaard"
+WITHDRAW_REASON = "Ib Ølgaard har solgt grunden på Brøndums Have"
+MARKERS = (NAME, EMAIL, PHONE, "20304050", "Ølgaard", "Brøndum")
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    with running_stack(
+        tmp_path_factory.mktemp("erasure"),
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        pg_port=free_port(),
+        smtp_port=free_port(),
+        web_port=free_port(),
+        web_env={"ERHVERV_OPERATORS": json.dumps([OPERATOR])},
+    ) as stack:
+        yield stack
+
+
+@pytest_asyncio.fixture(scope="module")
+async def product(dev):
+    settings = await prepared_settings(dev, f"erasure-{uuid.uuid4()}")
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    client = await connect(settings)
+    async with build_worker(client, sessions, EmailChannel(settings), settings):
+        yield settings, client, sessions
+    await engine.dispose()
+
+
+async def until(check, what: str, seconds: float = 60.0):
+    for _ in range(int(seconds / 0.1)):
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def encoded(history) -> bytes:
+    return raw_bytes(history)
+
+
+async def decoded_texts(client: Client, history) -> list[str]:
+    """Every payload of *history* decoded by the product's codec (as the codec server does),
+    as text; search attributes and patch markers are stored unencoded."""
+    codec = client.data_converter.payload_codec
+    payloads = [p for _, p in payloads_with_paths(History(events=history.events))]
+    return [p.data.decode("utf-8", "replace") for p in await codec.decode(payloads)]
+
+
+async def test_an_erased_case_shows_no_personal_data_anywhere_and_still_replays(dev, product):
+    settings, client, sessions = product
+    vault = case_api.vault(sessions, settings)
+    reference = f"ERASE-{uuid.uuid4().hex[:8]}"
+    intake = make_intake(
+        reference=reference,
+        received_at=datetime.now(UTC),
+        contact={"name": NAME, "email": EMAIL, "phone": PHONE},
+        project_description=DESCRIPTION,
+    )
+    handle = await case_api.start_case(client, intake, settings.temporal_task_queue, vault=vault)
+
+    # The letters are opened for the company: its name and address, in the clear.
+    async def receipt():
+        return [m for m in read_mails(dev.mail_dir) if EMAIL in m.to]
+
+    [letter] = await until(receipt, "the receipt")
+    assert f"Kære {NAME}" in letter.body
+
+    closed = await case_api.withdraw(
+        client, reference, WITHDRAW_REASON, request_id=f"w-{reference}", vault=vault
+    )
+    assert closed.closing_note == WITHDRAW_REASON  # opened for the caller by the seam
+    await asyncio.wait_for(handle.result(), 60)
+
+    async def projected():
+        async with sessions() as session:
+            row = await session.get(Case, handle.id)
+            facts = await session.get(ClosedCase, handle.id)
+            return row is not None and row.closed_at is not None and facts is not None
+
+    await until(projected, "the closed case in the projection and the figures")
+    await until(lambda: figures_api.latest(sessions), "the figures")
+    figures_before = await figures_api.latest(sessions)
+
+    histories = await histories_of_the_case(client, handle.id)
+    before = [t for h in histories for t in await decoded_texts(client, h)]
+    tokens = [t for text in before for t in SEALED_TOKEN.findall(text)]
+    assert tokens, "no sealed personal field in the histories"
+    for marker in MARKERS:  # sealed already before the erasure, even with the codec
+        assert not any(marker in text for text in before), marker
+    assert NAME in (await vault.open_tree(handle.id, tokens))  # ... and still opens
+
+    # The operator erases it (a second request finds it erased: one audit row).
+    done = await erasure_api.erase_case(
+        sessions, settings, reference, OPERATOR, "Anmodning fra virksomheden (sag 2026-114)"
+    )
+    again = await erasure_api.erase_case(sessions, settings, reference, OPERATOR, "igen")
+    assert not done.already_erased and again.already_erased
+    assert again.erased_at == done.erased_at and done.erased_by == OPERATOR
+
+    # Nothing opens any more: every sealed value in the histories reads "[slettet]".
+    assert set(await vault.open_tree(handle.id, tokens)) == {ERASED_PLACEHOLDER}
+    state = await case_api.get_state(client, reference, vault)
+    assert state.intake.contact.name == state.intake.contact.email == ERASED_PLACEHOLDER
+    assert state.intake.project_description == ERASED_PLACEHOLDER
+    assert state.closing_note == ERASED_PLACEHOLDER
+    assert state.intake.company == intake.company  # a company is not a person: it stays
+
+    # Raw (a client without the codec) and decoded: no personal data in any history.
+    raw = Client(**{**client.config(), "data_converter": DataConverter.default})
+    for history in await histories_of_the_case(raw, handle.id):
+        data = encoded(history)
+        for marker in MARKERS:
+            assert marker.encode() not in data, marker
+        for text in await decoded_texts(client, history):
+            for marker in MARKERS:
+                assert marker not in text, marker
+
+    # Through the codec server, as the operator's Temporal UI asks it.
+    started = histories[0].events[0].workflow_execution_started_event_attributes
+    body = {"payloads": [json_format.MessageToDict(p) for p in started.input.payloads]}
+    async with httpx.AsyncClient(base_url=dev.web_url, timeout=10) as http:
+        signed = await http.post("/auth/dev/sign-in", json={"caseworker_id": OPERATOR})
+        assert signed.status_code == 200, signed.text
+        answer = await http.post(
+            "/codec/decode", json=body, headers={"X-Namespace": settings.temporal_namespace}
+        )
+    assert answer.status_code == 200, answer.text
+    opened = json.dumps(answer.json(), ensure_ascii=False)
+    import base64
+
+    texts = [base64.b64decode(p["data"]).decode() for p in answer.json()["payloads"]]
+    assert any(SEALED_TOKEN.search(t) for t in texts)
+    for marker in MARKERS:
+        assert marker not in opened and not any(marker in t for t in texts), marker
+    assert set(
+        await vault.open_tree(handle.id, [t for x in texts for t in SEALED_TOKEN.findall(x)])
+    ) == {ERASED_PLACEHOLDER}
+
+    # Postgres: the letters blanked, the key gone, one erasure recorded; the figures the same.
+    async with sessions() as session:
+        letters = (
+            await session.scalars(select(OutboxLetter).where(OutboxLetter.case_id == handle.id))
+        ).all()
+        key = await session.get(CaseDataKey, handle.id)
+        erasures = (
+            await session.scalars(select(Erasure).where(Erasure.case_id == handle.id))
+        ).all()
+        facts = await session.get(ClosedCase, handle.id)
+    assert len(letters) >= 3  # receipt, closed notice, survey
+    for row in letters:
+        assert row.recipients == [] and row.body == ERASED_PLACEHOLDER
+        assert row.calendar is None
+    assert key.wrapped_key == b"" and key.erased_at == done.erased_at
+    assert [(e.erased_by, e.reason) for e in erasures] == [
+        (OPERATOR, "Anmodning fra virksomheden (sag 2026-114)")
+    ]
+    assert facts is not None and facts.closing_reason == "withdrawn"
+    assert await figures_api.latest(sessions) == figures_before
+
+    # The erased case still replays with today's workflow code.
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings))
+    for history in await histories_of_the_case(client, handle.id):
+        await replayer.replay_workflow(history)
