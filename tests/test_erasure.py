@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -23,7 +23,7 @@ import pytest_asyncio
 from google.protobuf import json_format
 from sqlalchemy import select
 from temporalio.api.history.v1 import History
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleOverlapPolicy
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
@@ -34,7 +34,11 @@ from db.measurement_models import ClosedCase
 from db.models import Case, OutboxLetter
 from db.personal_models import CaseDataKey, Erasure
 from db.session import make_engine, make_sessionmaker
+from domain import retention
+from domain.calendar import COPENHAGEN
 from mail.channel import EmailChannel
+from retention_schedule import SCHEDULE_ID as RETENTION_SCHEDULE
+from retention_schedule import ensure_retention_schedule
 from schemas.converter import data_converter
 from schemas.sealed import ERASED_PLACEHOLDER, SEALED_TOKEN
 from stack.dev import prepared_settings, running_stack
@@ -214,3 +218,72 @@ async def test_an_erased_case_shows_no_personal_data_anywhere_and_still_replays(
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings))
     for history in await histories_of_the_case(client, handle.id):
         await replayer.replay_workflow(history)
+
+
+def projected_case(reference: str, closed_at: datetime | None) -> Case:
+    """A case as the projection holds it (enough for the retention rule's query)."""
+    received = (closed_at or datetime.now(UTC)) - timedelta(days=40)
+    return Case(
+        case_id=f"case-{reference}",
+        version=1,
+        reference=reference,
+        case_type="simple_construction",
+        departments=["building"],
+        status="closed" if closed_at else "in_review",
+        company_cvr="29189420",
+        company_name="Nordjysk Stål ApS",
+        received_at=received,
+        contact_deadline=received + timedelta(days=7),
+        contact_breached=False,
+        updated_at=closed_at or received,
+        closing_reason="decided" if closed_at else None,
+        closed_at=closed_at,
+    )
+
+
+async def test_the_retention_schedule_erases_cases_past_their_time_only(dev, product):
+    """On the real dev server: the Schedule is ensured idempotently (every day at the
+    retention hour, Copenhagen, overlap SKIP); a triggered run erases the case closed more
+    than ERHVERV_RETENTION_MONTHS ago and leaves a recently closed and an open case alone."""
+    settings, client, sessions = product
+    vault = case_api.vault(sessions, settings)
+    tag = uuid.uuid4().hex[:6]
+    now = datetime.now(UTC)
+    old, recent, running = f"OLD-{tag}", f"RECENT-{tag}", f"OPEN-{tag}"
+    closed_old = now - timedelta(days=31 * settings.retention_months + 2)
+    async with sessions.begin() as session:
+        session.add_all(
+            [
+                projected_case(old, closed_old),
+                projected_case(recent, now - timedelta(days=20)),
+                projected_case(running, None),
+            ]
+        )
+    sealed = {}
+    for reference in (old, recent, running):
+        sealed[reference] = (await vault.seal_texts(f"case-{reference}", {"name": NAME}))["name"]
+    assert retention.is_due(closed_old, settings.retention_months, now)
+
+    assert await ensure_retention_schedule(client, settings) == "created"
+    assert await ensure_retention_schedule(client, settings) == "updated"
+    handle = client.get_schedule_handle(RETENTION_SCHEDULE)
+    described = await handle.describe()
+    assert described.schedule.spec.time_zone_name == "Europe/Copenhagen"
+    assert described.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+    for upcoming in described.info.next_action_times[:3]:
+        local = upcoming.astimezone(COPENHAGEN)
+        assert (local.hour, local.minute) == (settings.retention_hour, 0)
+    await handle.trigger()
+
+    async def erased():
+        async with sessions() as session:
+            return await session.scalar(select(Erasure).where(Erasure.case_id == f"case-{old}"))
+
+    record = await until(erased, "the retention run's erasure")
+    await handle.delete()
+    assert record.erased_by == erasure_api.RETENTION_ACTOR
+    assert record.reason == f"retention: {settings.retention_months} months after closing"
+    opened = {r: await vault.open_tree(f"case-{r}", v) for r, v in sealed.items()}
+    assert opened == {old: ERASED_PLACEHOLDER, recent: NAME, running: NAME}
+    runs = [w async for w in client.list_workflows("WorkflowType = 'RetentionWorkflow'")]
+    assert runs and all(w.id.startswith("personal-data-retention") for w in runs)
