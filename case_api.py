@@ -47,6 +47,7 @@ from schemas.errors import describe
 from schemas.intake import CaseIntake, Department, case_workflow_id, parse_intake_json
 from schemas.lists import AuditEvent, CaseListQuery, CasePage, CaseSummary, WorkItem
 from schemas.review import review_workflow_id
+from schemas.sealed import SEALED_TOKEN
 from sealing import PersonalInputError, Vault
 from workflows.case import CaseWorkflow
 from workflows.review import DepartmentReviewWorkflow
@@ -622,6 +623,20 @@ async def list_cases(sessions: async_sessionmaker, query: CaseListQuery) -> Case
     return CasePage(items=items, next_cursor=cursor)
 
 
+SEALED_MARK = "[personoplysning]"  # a sealed personal field in the audit trail
+
+
+def _masked(data: Any) -> Any:
+    """The audit trail holds no personal data: a sealed value in it is shown as a mark."""
+    if isinstance(data, str):
+        return SEALED_TOKEN.sub(SEALED_MARK, data)
+    if isinstance(data, dict):
+        return {k: _masked(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_masked(v) for v in data]
+    return data
+
+
 async def case_events(sessions: async_sessionmaker, reference: str) -> list[AuditEvent]:
     """A case's audit trail, in order (ids, kinds and codes; no personal data)."""
     async with sessions() as session:
@@ -632,7 +647,7 @@ async def case_events(sessions: async_sessionmaker, reference: str) -> list[Audi
                 .order_by(CaseEventRow.seq)
             )
         ).all()
-    events = [AuditEvent(seq=r.seq, kind=r.kind, at=r.at, data=r.data) for r in rows]
+    events = [AuditEvent(seq=r.seq, kind=r.kind, at=r.at, data=_masked(r.data)) for r in rows]
     # ... and the company page's views and actions, merged by time (each trail's order kept)
     from heapq import merge
 

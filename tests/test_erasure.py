@@ -161,6 +161,8 @@ async def test_an_erased_case_shows_no_personal_data_anywhere_and_still_replays(
     assert state.intake.project_description == ERASED_PLACEHOLDER
     assert state.closing_note == ERASED_PLACEHOLDER
     assert state.intake.company == intake.company  # a company is not a person: it stays
+    trail = json.dumps([e.data for e in await case_api.case_events(sessions, reference)])
+    assert "sealed:" not in trail and case_api.SEALED_MARK in trail  # the withdrawal's note
 
     # Raw (a client without the codec) and decoded: no personal data in any history.
     raw = Client(**{**client.config(), "data_converter": DataConverter.default})
