@@ -11,6 +11,7 @@
     (and: checklist, project-change, pre-dialogue, book, cancel-meeting, meeting-held,
      level, nbe-answer, more-time, restart-review, withdraw, dismiss, refresh-roster;
      each has --help)
+    python starter.py erase BYG-2026-00123 --by jha --reason "..."  # a closed case's personal data
     python starter.py api-key create byg-esdh   # a case system's API key, on the last line
     python starter.py api-key revoke byg-esdh
 
@@ -858,6 +859,48 @@ def company_link_revoke(reference: Ref):
         )
     else:
         say(f"Case {reference} had no working case page links; nothing was changed.")
+
+
+# ------------------------------------------------ erasing a closed case's personal data
+@app.command()
+def erase(
+    reference: Ref,
+    by: Annotated[
+        str,
+        typer.Option("--by", metavar="CASEWORKER_ID", help="the operator (ERHVERV_OPERATORS)"),
+    ],
+    reason: Annotated[str, typer.Option(help="why: one line, no personal data (3-200 chars)")],
+):
+    """Erase a closed case's personal data (an operator; safe to repeat)."""
+    import erasure_api
+
+    async def go():
+        settings = get_settings()
+        who = by.strip().lower()
+        if who not in settings.operators:
+            raise case_api.CaseError(
+                f"--by: {who or '(empty)'} is not an operator (ERHVERV_OPERATORS); only an "
+                "operator erases a case's personal data."
+            )
+        async with case_api.store(settings.database_url) as sessions:
+            if await case_api.staff_member(sessions, who) is None:
+                raise case_api.CaseError(f"--by: no active caseworker has the id {who}.")
+            try:
+                return await erasure_api.erase_case(sessions, settings, reference, who, reason)
+            except erasure_api.ErasureError as err:
+                raise case_api.CaseError(str(err), kind=err.kind) from None
+
+    done = run(go(), reference=reference, options=False)
+    if done.already_erased:
+        say(
+            f"Case {reference}: personal data already erased at {local(done.erased_at)} "
+            f"by {done.erased_by}; nothing more to erase."
+        )
+    else:
+        say(
+            f"Case {reference}: personal data erased at {local(done.erased_at)} "
+            f"by {done.erased_by}."
+        )
 
 
 @app.command()

@@ -218,7 +218,8 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     officer_actions |= {"reassign", "restart-review"}
     assert (
         commands
-        == {"start", "list", "show", "api-key", "company-link", "report", "demo"} | officer_actions
+        == {"start", "list", "show", "api-key", "company-link", "report", "demo", "erase"}
+        | officer_actions
     )
     for command in commands:
         assert re.search(rf"^\W*{re.escape(command)}\s", result.output, re.MULTILINE), command

@@ -22,7 +22,7 @@ from settings import Settings, get_settings
 from temporal_client import connect
 from tracing import TraceIds
 from web import booking, company, desk, figures, forms, pages, problems, signin, staff, survey
-from web.api import actions, cases, health, officers
+from web.api import actions, cases, erasure, health, officers
 from web.codec import router as codec_router
 from web.metrics import router as metrics_router
 from web.reports import router as reports_router
@@ -92,6 +92,7 @@ def create_app(
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(officers.router, prefix="/api/v1")
+    app.include_router(erasure.router, prefix="/api/v1")
     app.include_router(staff.router)
     app.include_router(signin.router)
     app.include_router(company.router)

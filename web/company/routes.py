@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 import case_api
+import erasure_api
 from mail.render import COMPANY_PAGE_LETTERS
 from schemas.case import CaseState
 from schemas.intake import Department
@@ -77,6 +78,10 @@ async def render_case(
     letters = await case_api.letters_of(services.sessions, access.case_id, LETTER_KINDS)
     files = await case_api.material_files(services.sessions, access.case_id)
     page = views.case_page(state, letters, files)
+    kept = await erasure_api.retention_of(services.sessions, services.settings, access.reference)
+    personal = views.personal_data_text(
+        kept.erase_on, kept.erased_at, services.settings.retention_months
+    )
     response = render(
         request,
         "company_case.html",
@@ -91,6 +96,7 @@ async def render_case(
         max_size=megabytes(services.settings.upload_max_bytes),
         field_id=field_id,
         case_departments=[d.value for d in state.intake.departments],
+        personal=personal,
         status_code=status,
     )
     response.headers["Cache-Control"] = "no-store"

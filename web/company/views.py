@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from domain.calendar import local_date
 from domain.phases import ALLOWED, Action
 from domain.reasons import as_sentences
 from domain.texts import (
@@ -326,6 +327,27 @@ def case_page(
         nbe_open=state.nbe_offer_sent and state.nbe_accepted is None,
         nbe_answer=nbe,
         allowed=allowed_actions(state),
+    )
+
+
+def personal_data_text(
+    erase_on: date | None, erased_at: datetime | None, retention_months: int
+) -> str:
+    """What the page says about the company's personal data: kept for a while after the case
+    closes (open), the day it goes (closed), or the day it went (erased)."""
+    if erased_at is not None:
+        day = danish_date(local_date(erased_at))
+        return (
+            f"Jeres personoplysninger i sagen blev slettet {day}. "
+            "Sagens forløb og de anonyme tal er gemt."
+        )
+    if erase_on is not None:
+        day = danish_date(erase_on)
+        return f"Vi sletter jeres kontaktoplysninger og jeres egne tekster {day}."
+    return (
+        "Når sagen er afsluttet, gemmer vi jeres kontaktoplysninger og jeres egne tekster i "
+        f"{plural(retention_months, 'måned', 'måneder')}. Derefter slettes de. Tallene i vores "
+        "statistik er anonyme og bliver stående."
     )
 
 
