@@ -80,8 +80,12 @@ async def bench(cases: int) -> None:
                     for _ in range(cases)
                 ]
                 t = time.perf_counter()
+                vault = case_api.vault(sessions, settings)  # sealed at the door, as in production
                 await asyncio.gather(
-                    *[case_api.start_case(client, i, settings.temporal_task_queue) for i in intakes]
+                    *[
+                        case_api.start_case(client, i, settings.temporal_task_queue, vault=vault)
+                        for i in intakes
+                    ]
                 )
                 while True:
                     async with sessions() as s:
