@@ -25,10 +25,12 @@ from domain import calendar
 from schemas.booking import CaseBookingLink, LinkedBooking
 from schemas.case import CaseStatus
 from schemas.life import PreDialogueTopic
+from schemas.retention import RetentionRun
 from tests.conftest import make_intake, register_search_attributes, sleep_until, start_time_skipping
 from tests.test_case_life import ROSTER, Life, decide_and_close
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
 from worker import case_worker
+from workflows.retention import RetentionWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -195,6 +197,25 @@ async def _intake_names_a_booking(env: WorkflowEnvironment, queue: str) -> Workf
     return await handle.fetch_history()
 
 
+def _retention_fakes() -> list:
+    """The retention rule's activity at the boundary: two cases were due."""
+
+    @activity.defn(name="erase_expired_cases")
+    async def erase_expired_cases(at) -> RetentionRun:
+        return RetentionRun(erased=2, retention_months=36)
+
+    return [erase_expired_cases]
+
+
+async def _retention_run(env: WorkflowEnvironment, queue: str) -> WorkflowHistory:
+    """Retention (issue 10): one daily run of the Schedule's workflow."""
+    handle = await env.client.start_workflow(
+        RetentionWorkflow.run, id="personal-data-retention-replay", task_queue=queue
+    )
+    assert (await handle.result()).erased == 2
+    return await handle.fetch_history()
+
+
 SCENARIOS = {
     "contact_breach_then_late_assignment": _breach_then_late_assignment,
     "contact_assignment_and_reassignment": _assignment_and_reassignment,
@@ -217,6 +238,8 @@ SCENARIOS = {
     # Recorded with the survey workflow (issue 9, patch "survey-workflow-v1"): the decided
     # case starts its SurveyWorkflow child at closing.
     "core_v2_survey_workflow_three_departments": _three_departments_more_time,
+    # The retention Schedule's workflow (issue 10).
+    "retention_run": _retention_run,
 }
 
 
@@ -226,7 +249,7 @@ async def record(name: str) -> WorkflowHistory:
     try:
         await register_search_attributes(env.client)
         queue = f"record-{uuid.uuid4()}"
-        fakes = Fakes(env, roster=list(ROSTER)).activities() + _booking_fakes()
+        fakes = Fakes(env, roster=list(ROSTER)).activities() + _booking_fakes() + _retention_fakes()
         async with case_worker(env.client, queue, fakes):
             return await SCENARIOS[name](env, queue)
     finally:
