@@ -40,7 +40,8 @@ async def test_committed_history_replays(path: Path):
     history = load(path)
     result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
-    assert len(history.events) > 20
+    # a whole case's life; the retention run is one activity (11 events)
+    assert len(history.events) > (10 if path.stem == "retention_run" else 20)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
