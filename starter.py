@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import textwrap
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -222,11 +223,26 @@ def run(
         raise typer.Exit(2) from None
 
 
-def client_call(fn, *args, reference: str | None = None, whole: str = "", **kwargs):
-    """Connect with the settings and call a case_api function."""
+@asynccontextmanager
+async def vault_for(settings, wanted: bool = True):
+    """The vault that seals and opens personal fields (None when not *wanted*)."""
+    if not wanted:
+        yield None
+        return
+    async with case_api.store(settings.database_url) as sessions:
+        yield case_api.vault(sessions, settings)
+
+
+def client_call(
+    fn, *args, reference: str | None = None, whole: str = "", personal: bool = False, **kwargs
+):
+    """Connect with the settings and call a case_api function (with the vault: *personal*)."""
 
     async def go():
-        return await fn(await connect(get_settings()), *args, **kwargs)
+        settings = get_settings()
+        async with vault_for(settings, personal) as vault:
+            more = {"vault": vault} if personal else {}
+            return await fn(await connect(settings), *args, **more, **kwargs)
 
     return run(go(), reference=reference, whole=whole)
 
@@ -273,18 +289,23 @@ def act(
     extra=None,
     what: str = "",
     names: dict[str, str] | None = None,
+    personal: bool = False,
     **kwargs,
 ):
     """An action on case *reference*, sent with this invocation's request id. A rejection is
     explained from the case's state (see `explained`); *whole* names the options a problem
-    of the input as a whole is about, *names* the command's own names of fields."""
+    of the input as a whole is about, *names* the command's own names of fields. With
+    *personal*, the company's words are sealed (and the result opened) by the vault."""
 
     async def go():
-        client = await connect(get_settings())
-        try:
-            return await fn(client, reference, *args, request_id=request_id(), **kwargs)
-        except case_api.CaseError as err:
-            raise await explained(client, reference, err, extra, what) from None
+        settings = get_settings()
+        client = await connect(settings)
+        async with vault_for(settings, personal) as vault:
+            more = {"vault": vault} if personal else {}
+            try:
+                return await fn(client, reference, *args, request_id=request_id(), **more, **kwargs)
+            except case_api.CaseError as err:
+                raise await explained(client, reference, err, extra, what) from None
 
     return run(go(), reference=reference, whole=whole, names=names)
 
@@ -312,7 +333,10 @@ def start(
             async with case_api.store(settings.database_url) as sessions:
                 await booking_api.check_intake_booking(sessions, intake)
         client = await connect(settings)
-        handle = await case_api.start_case(client, intake, settings.temporal_task_queue)
+        async with vault_for(settings) as vault:
+            handle = await case_api.start_case(
+                client, intake, settings.temporal_task_queue, vault=vault
+            )
         return intake, handle.id, settings
 
     intake, workflow_id, settings = run(go(), options=False)
@@ -376,7 +400,7 @@ def show_lines(state: CaseState) -> list[str]:
 @app.command()
 def show(reference: Ref):
     """Show one case's live state (a query to its workflow)."""
-    state = client_call(case_api.get_state, reference, reference=reference)
+    state = client_call(case_api.get_state, reference, reference=reference, personal=True)
     for line in show_lines(state):
         say(line)
 
@@ -459,7 +483,7 @@ def checklist(
     ] = False,
 ):
     """Show the case's required material: received and missing (codes for `material`)."""
-    state = client_call(case_api.get_state, reference, reference=reference)
+    state = client_call(case_api.get_state, reference, reference=reference, personal=True)
     if missing:
         for item in state.required_material:
             if item.code not in state.received_material:
@@ -499,6 +523,7 @@ def project_change(
     state = act(
         case_api.report_project_change,
         reference,
+        personal=True,
         description=description,
         departments=department,
         new_material=new_material,
@@ -516,7 +541,7 @@ def pre_dialogue(
     note: Annotated[str, typer.Option(help="a note for the caseworker")] = "",
 ):
     """The company asks for a pre-dialogue."""
-    act(case_api.request_pre_dialogue, reference, topic=topic, note=note)
+    act(case_api.request_pre_dialogue, reference, topic=topic, note=note, personal=True)
     say(f"Pre-dialogue ({topic}) requested in case {reference}; the caseworker books it.")
 
 
@@ -698,7 +723,7 @@ def withdraw(
     reason: Annotated[str, typer.Option(help="why, if the company said")] = "",
 ):
     """The company withdraws the case (closing notice and survey are sent)."""
-    state = act(case_api.withdraw, reference, reason)
+    state = act(case_api.withdraw, reference, reason, personal=True)
     say(f"Case {reference} withdrawn and closed; survey sent: {yes(state.survey_sent)}.")
 
 
