@@ -25,13 +25,15 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from db.company_models import MaterialFile
 from db.measurement_models import SurveyComment
 from db.models import Case, OutboxLetter
 from db.personal_models import Erasure
 from domain import retention
-from personal import ErasureRequestError, erase_case_key
+from personal import CaseKeyError, ErasureRequestError, erase_case_key
 from schemas.intake import case_workflow_id
 from schemas.sealed import ERASED_PLACEHOLDER
 
@@ -87,8 +89,14 @@ async def erase_case(
     reference: str,
     erased_by: str,
     reason: str,
+    *,
+    client: Client | None = None,
 ) -> ErasureDone:
-    """Erase the personal data of the closed case *reference* (see the module's text)."""
+    """Erase the personal data of the closed case *reference* (see the module's text).
+
+    With a Temporal *client* (the doors), a case whose workflow is still running its closing
+    (the closing notice and the survey letter on their way) is refused as StillClosing: the
+    company gets those letters first. The retention rule, long after closing, needs none."""
     case_id = case_workflow_id(reference)
     known, closed_at = await _closed_at(sessions, case_id)
     if not known:
@@ -98,9 +106,15 @@ async def erase_case(
             f"Case {reference} is not closed; only a closed case's personal data can be erased.",
             "NotClosed",
         )
+    if client is not None and await _still_running(client, case_id):
+        raise ErasureError(
+            f"Case {reference} is closed but its last letters are still on their way; "
+            "try again in a minute.",
+            "StillClosing",
+        )
     try:
         fresh = await erase_case_key(sessions, case_id, erased_by, reason)
-    except ErasureRequestError as err:
+    except (ErasureRequestError, CaseKeyError) as err:
         raise ErasureError(str(err), "InvalidInput") from None
     blanked = await _blank(sessions, settings, case_id)
     record = await _erasure(sessions, case_id)
@@ -113,6 +127,16 @@ async def erase_case(
         **blanked,
     )
     return ErasureDone(reference, record.erased_at, record.erased_by, record.reason, not fresh)
+
+
+async def _still_running(client: Client, case_id: str) -> bool:
+    try:
+        described = await client.get_workflow_handle(case_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # gone with the namespace's retention
+            return False
+        raise
+    return described.status == WorkflowExecutionStatus.RUNNING
 
 
 async def _blank(sessions: async_sessionmaker, settings: Settings, case_id: str) -> dict:

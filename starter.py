@@ -911,7 +911,9 @@ def erase(
             if await case_api.staff_member(sessions, who) is None:
                 raise case_api.CaseError(f"--by: no active caseworker has the id {who}.")
             try:
-                return await erasure_api.erase_case(sessions, settings, reference, who, reason)
+                return await erasure_api.erase_case(
+                    sessions, settings, reference, who, reason, client=await connect(settings)
+                )
             except erasure_api.ErasureError as err:
                 raise case_api.CaseError(str(err), kind=err.kind) from None
 

@@ -148,7 +148,12 @@ async def test_an_erased_case_shows_no_personal_data_anywhere_and_still_replays(
 
     # The operator erases it (a second request finds it erased: one audit row).
     done = await erasure_api.erase_case(
-        sessions, settings, reference, OPERATOR, "Anmodning fra virksomheden (sag 2026-114)"
+        sessions,
+        settings,
+        reference,
+        OPERATOR,
+        "Anmodning fra virksomheden (sag 2026-114)",
+        client=client,
     )
     again = await erasure_api.erase_case(sessions, settings, reference, OPERATOR, "igen")
     assert not done.already_erased and again.already_erased
@@ -289,3 +294,27 @@ async def test_the_retention_schedule_erases_cases_past_their_time_only(dev, pro
     assert opened == {old: ERASED_PLACEHOLDER, recent: NAME, running: NAME}
     runs = [w async for w in client.list_workflows("WorkflowType = 'RetentionWorkflow'")]
     assert runs and all(w.id.startswith("personal-data-retention") for w in runs)
+
+
+async def test_a_case_still_sending_its_last_letters_is_not_erased_yet(product):
+    """Closed in the projection, but its workflow still runs (the closing notice and the
+    survey letter on their way): the doors' erasure waits, so the company gets them."""
+    settings, client, sessions = product
+    reference = f"CLOSING-{uuid.uuid4().hex[:6]}"
+    async with sessions.begin() as session:
+        session.add(projected_case(reference, datetime.now(UTC)))
+    running = await client.start_workflow(  # nobody polls this queue: it stays running
+        "CaseWorkflow", id=f"case-{reference}", task_queue=f"nobody-{reference}"
+    )
+    with pytest.raises(erasure_api.ErasureError, match="still on their way") as refused:
+        await erasure_api.erase_case(
+            sessions, settings, reference, OPERATOR, "for tidligt", client=client
+        )
+    assert refused.value.kind == "StillClosing"
+    async with sessions() as session:
+        assert await session.get(CaseDataKey, f"case-{reference}") is None
+    await running.terminate("test")
+    done = await erasure_api.erase_case(
+        sessions, settings, reference, OPERATOR, "nu er den lukket", client=client
+    )
+    assert not done.already_erased

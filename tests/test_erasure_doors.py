@@ -166,7 +166,7 @@ async def test_only_an_operator_erases_and_only_a_closed_case(web, product):  # 
 
 
 # ------------------------------------------------------------------------------- CLI
-def cli(runner: CliRunner, database_url: str, *args: str):
+def cli(runner: CliRunner, settings, *args: str):
     """`starter.py erase ...` on the test's Postgres (its own event loop: run in a thread)."""
     get_settings.cache_clear()
     try:
@@ -174,7 +174,8 @@ def cli(runner: CliRunner, database_url: str, *args: str):
             starter.app,
             ["erase", *args],
             env={
-                "ERHVERV_DATABASE_URL": database_url,
+                "ERHVERV_DATABASE_URL": settings.database_url,
+                "ERHVERV_TEMPORAL_ADDRESS": settings.temporal_address,
                 "ERHVERV_OPERATORS": f'["{OPERATOR}"]',
                 "COLUMNS": "100",
             },
@@ -192,7 +193,7 @@ async def test_the_cli_erases_a_closed_case_as_an_operator(product, monkeypatch)
     closed, still_open = await cases(product, True, False)
 
     async def erase(*args: str):
-        result = await asyncio.to_thread(cli, runner, settings.database_url, *args)
+        result = await asyncio.to_thread(cli, runner, settings, *args)
         assert "Traceback" not in result.output
         return result, " ".join(result.output.split())
 

@@ -30,6 +30,7 @@ log = structlog.get_logger("web.erasure")
 PROBLEM_OF_KIND = {
     "NoSuchCase": (404, "No such case"),
     "NotClosed": (409, "Not possible now"),
+    "StillClosing": (409, "Not possible yet"),
     "InvalidInput": (422, "The request has errors"),
 }
 
@@ -91,7 +92,12 @@ async def erase(
     services = request.app.state.services
     try:
         done = await erasure_api.erase_case(
-            services.sessions, services.settings, reference, officer.id, body.reason
+            services.sessions,
+            services.settings,
+            reference,
+            officer.id,
+            body.reason,
+            client=await services.temporal(),
         )
     except erasure_api.ErasureError as err:
         log.info("erasure refused", reference=reference, kind=err.kind, by=officer.id)
