@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 from google.protobuf import json_format
 from sqlalchemy import select
 from temporalio.api.history.v1 import History
@@ -33,21 +32,18 @@ import figures_api
 from db.measurement_models import ClosedCase
 from db.models import Case, OutboxLetter
 from db.personal_models import CaseDataKey, Erasure
-from db.session import make_engine, make_sessionmaker
 from domain import retention
 from domain.calendar import COPENHAGEN
-from mail.channel import EmailChannel
 from retention_schedule import SCHEDULE_ID as RETENTION_SCHEDULE
 from retention_schedule import ensure_retention_schedule
 from schemas.converter import data_converter
 from schemas.sealed import ERASED_PLACEHOLDER, SEALED_TOKEN
-from stack.dev import prepared_settings, running_stack
-from stack.ports import free_port
 from stack.smtp_sink import read_mails
-from temporal_client import connect
 from tests.conftest import make_intake
 from tests.test_codec import histories_of_the_case, payloads_with_paths, raw_bytes
-from worker import WORKFLOWS, build_worker
+from tests.test_codec_server import dev  # noqa: F401 - fixture
+from tests.test_e2e import product  # noqa: F401 - fixture
+from worker import WORKFLOWS
 
 pytestmark = pytest.mark.e2e
 OPERATOR = "jha"
@@ -58,28 +54,10 @@ MARKERS = (NAME, EMAIL, PHONE, "20304050", "Ølgaard", "Brøndum")
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory):
-    with running_stack(
-        tmp_path_factory.mktemp("erasure"),
-        temporal_port=free_port(),
-        ui_port=free_port(),
-        pg_port=free_port(),
-        smtp_port=free_port(),
-        web_port=free_port(),
-        web_env={"ERHVERV_OPERATORS": json.dumps([OPERATOR])},
-    ) as stack:
-        yield stack
-
-
-@pytest_asyncio.fixture(scope="module")
-async def product(dev):
-    settings = await prepared_settings(dev, f"erasure-{uuid.uuid4()}")
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    client = await connect(settings)
-    async with build_worker(client, sessions, EmailChannel(settings), settings):
-        yield settings, client, sessions
-    await engine.dispose()
+def stack(dev):  # noqa: F811
+    """The stack with the web service and the codec server (test_codec_server's), on which
+    test_e2e's `product` runs the real worker."""
+    return dev
 
 
 async def until(check, what: str, seconds: float = 60.0):
@@ -103,7 +81,7 @@ async def decoded_texts(client: Client, history) -> list[str]:
     return [p.data.decode("utf-8", "replace") for p in await codec.decode(payloads)]
 
 
-async def test_an_erased_case_shows_no_personal_data_anywhere_and_still_replays(dev, product):
+async def test_an_erased_case_shows_no_personal_data_anywhere_and_still_replays(dev, product):  # noqa: F811
     settings, client, sessions = product
     vault = case_api.vault(sessions, settings)
     reference = f"ERASE-{uuid.uuid4().hex[:8]}"
@@ -248,7 +226,7 @@ def projected_case(reference: str, closed_at: datetime | None) -> Case:
     )
 
 
-async def test_the_retention_schedule_erases_cases_past_their_time_only(dev, product):
+async def test_the_retention_schedule_erases_cases_past_their_time_only(dev, product):  # noqa: F811
     """On the real dev server: the Schedule is ensured idempotently (every day at the
     retention hour, Copenhagen, overlap SKIP); a triggered run erases the case closed more
     than ERHVERV_RETENTION_MONTHS ago and leaves a recently closed and an open case alone."""
@@ -296,7 +274,7 @@ async def test_the_retention_schedule_erases_cases_past_their_time_only(dev, pro
     assert runs and all(w.id.startswith("personal-data-retention") for w in runs)
 
 
-async def test_a_case_still_sending_its_last_letters_is_not_erased_yet(product):
+async def test_a_case_still_sending_its_last_letters_is_not_erased_yet(product):  # noqa: F811
     """Closed in the projection, but its workflow still runs (the closing notice and the
     survey letter on their way): the doors' erasure waits, so the company gets them."""
     settings, client, sessions = product

@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 import case_api
 import erasure_api
 import starter
-from db.models import Case
 from db.personal_models import CaseDataKey, Erasure
 from domain import retention
 from domain.texts import danish_date
@@ -28,6 +27,7 @@ from settings import get_settings
 from tests.conftest import make_intake
 from tests.serving import serving
 from tests.test_e2e import mails_to, product, stack  # noqa: F401 - the running stack and worker
+from tests.test_erasure import projected_case as projected
 from tests.test_web_company import link_in, text_of
 from web.app import create_app
 from web.company.views import personal_data_text
@@ -53,27 +53,6 @@ async def signed_in(url: str, caseworker_id: str) -> httpx.AsyncClient:
     answer = await http.post("/auth/dev/sign-in", json={"caseworker_id": caseworker_id})
     assert answer.status_code == 200, answer.text
     return http
-
-
-def projected(reference: str, closed_at: datetime | None) -> Case:
-    """A case as the projection holds it: the seam reads only the projection's closed_at."""
-    received = (closed_at or datetime.now(UTC)) - timedelta(days=40)
-    return Case(
-        case_id=f"case-{reference}",
-        version=1,
-        reference=reference,
-        case_type="simple_construction",
-        departments=["building"],
-        status="closed" if closed_at else "in_review",
-        company_cvr="29189420",
-        company_name="Nordjysk Stål ApS",
-        received_at=received,
-        contact_deadline=received + timedelta(days=7),
-        contact_breached=False,
-        updated_at=closed_at or received,
-        closing_reason="withdrawn" if closed_at else None,
-        closed_at=closed_at,
-    )
 
 
 async def cases(product, *closed: bool) -> list[str]:  # noqa: F811
