@@ -194,10 +194,22 @@ class CaseState(BaseModel):
     review_deadlines: dict[str, AwareDatetime] = Field(default_factory=dict)
     failed_reviews: list[str] = Field(default_factory=list)
     attention: list[str] = Field(default_factory=list)  # why an operator must look (no values)
+    # issue 11 (patch "contact-delivered-v1"): the contact promise is kept only when the
+    # contact letter was delivered (taken by the mail server) by the deadline
+    contact_by_delivery: bool = False
+    contact_delivered_at: AwareDatetime | None = None
 
     @property
     def contact_met(self) -> bool | None:
-        """Was the company contacted within the deadline? None while still waiting."""
+        """Was the company contacted within the deadline? None while still waiting.
+
+        From patch "contact-delivered-v1" the company counts as contacted when the contact
+        letter was delivered: a caseworker assigned in time whose letter the mail server took
+        only after the deadline is a broken promise."""
+        if self.contact_by_delivery:
+            if self.contact_delivered_at is None:
+                return False if self.contact_breached else None
+            return self.contact_delivered_at <= self.contact_deadline
         if self.contacted_at is None:
             return None
         return self.contacted_at <= self.contact_deadline

@@ -240,6 +240,10 @@ SCENARIOS = {
     "core_v2_survey_workflow_three_departments": _three_departments_more_time,
     # The retention Schedule's workflow (issue 10).
     "retention_run": _retention_run,
+    # Recorded with patch "contact-delivered-v1" (issue 11): the contact promise counts the
+    # contact letter's delivery.
+    "contact_delivered_v1_breach_then_late_assignment": _breach_then_late_assignment,
+    "contact_delivered_v1_three_departments_more_time": _three_departments_more_time,
 }
 
 

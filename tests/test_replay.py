@@ -55,5 +55,14 @@ def test_histories_cover_both_sides_of_the_core_v2_patch():
     """Cases started before issue 7 (no `core-v2` marker) and after it both replay."""
     marker = "ImNvcmUtdjIi"  # the patch id "core-v2", as the marker's JSON payload in base64
     with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
-    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("core_v2_")}
+    later = ("core_v2_", "contact_delivered_v1_")  # recorded with core v2 and later patches
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith(later)}
     assert len(with_marker) >= 6 and len(HISTORIES) - len(with_marker) >= 9
+
+
+def test_histories_cover_both_sides_of_the_contact_delivered_patch():
+    """Cases from before issue 11 count the contact at assignment; later ones at delivery."""
+    marker = "ImNvbnRhY3QtZGVsaXZlcmVkLXYxIi"  # the patch id in the marker's JSON, base64
+    with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("contact_delivered_v1_")}
+    assert len(with_marker) == 2

@@ -52,7 +52,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.case_closing import Closing
     from workflows.case_contact import FirstContact
-    from workflows.case_desk import CORE_V2_PATCH, DB_TIMEOUT, LIFE_PATCH, RETRY, CaseDesk
+    from workflows.case_desk import (
+        CONTACT_DELIVERED_PATCH,
+        CORE_V2_PATCH,
+        DB_TIMEOUT,
+        LIFE_PATCH,
+        RETRY,
+        CaseDesk,
+    )
     from workflows.case_material import Material
     from workflows.case_meetings import BOOKING_PATCH, Meetings
     from workflows.case_reviews import Reviews
@@ -62,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
 class CaseWorkflow:
     @workflow.init
     def __init__(self, intake: CaseIntake) -> None:
+        v2 = workflow.patched(CORE_V2_PATCH)
         self.desk = CaseDesk(
             CaseState(
                 case_id=workflow.info().workflow_id,
@@ -71,7 +79,8 @@ class CaseWorkflow:
                 sustainability_level=intake.sustainability_level or 1,
                 required_material=material.required_material(intake.case_type, intake.departments),
                 review_rounds={d.value: 1 for d in intake.departments},
-                core_version=2 if workflow.patched(CORE_V2_PATCH) else 1,
+                core_version=2 if v2 else 1,
+                contact_by_delivery=v2 and workflow.patched(CONTACT_DELIVERED_PATCH),
             )
         )
         if intake.pre_dialogue_wished:

@@ -45,17 +45,24 @@ class FirstContact:
             )
             self.state.contact_reminder_sent = True
             await self.desk.record("contact_reminder_sent")
-        if not await self._contacted_by(self.state.contact_deadline):
+        delivered = self.state.contact_by_delivery
+        if not await self._contacted_by(self.state.contact_deadline, delivered=delivered):
             await self._breach_contact_deadline()
-            await self.desk.send(
-                LetterKind.contact_escalation,
-                "contact-escalation",
-                [self.desk.setup.team_lead_email],
-            )
+            if self.state.caseworker is None:  # else the contact letter is pending: shown
+                await self.desk.send(
+                    LetterKind.contact_escalation,
+                    "contact-escalation",
+                    [self.desk.setup.team_lead_email],
+                )
 
-    async def _contacted_by(self, instant: datetime) -> bool:
-        """Wait until a caseworker is assigned (or the case closes) or *instant* passes."""
-        done = lambda: self.state.caseworker is not None or self.desk.closing is not None
+    async def _contacted_by(self, instant: datetime, delivered: bool = False) -> bool:
+        """Wait until a caseworker is assigned (*delivered*: until the contact letter is
+        delivered), or the case closes, or *instant* passes."""
+        s = self.state
+        if delivered:
+            done = lambda: s.contact_delivered_at is not None or self.desk.closing is not None
+        else:
+            done = lambda: s.caseworker is not None or self.desk.closing is not None
         await self.desk.until(instant, done)
         return done()
 

@@ -48,6 +48,8 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 CORE_V2_PATCH = "core-v2"
 # Cases started before issue 4 replay without this marker and keep their old behaviour.
 LIFE_PATCH = "case-life-v1"
+# issue 11: the contact promise counts the contact letter's delivery, not the assignment
+CONTACT_DELIVERED_PATCH = "contact-delivered-v1"
 # A meeting still ahead when the case closes is cancelled, and the company told.
 CLOSE_CANCELS_MEETINGS_PATCH = "close-cancels-meetings"
 
@@ -280,6 +282,8 @@ class CaseDesk:
             await self.record("letter_failed", letter_key=key, reason=refused)
             return
         s.letters_sent.append(key)
+        if key == "contact-letter" and s.contact_by_delivery and s.contact_delivered_at is None:
+            s.contact_delivered_at = workflow.now()
         await self.record("letter_sent", letter_key=key, letter_kind=kind.value)
 
     def pending(self, key: str):
