@@ -33,18 +33,35 @@ ENVELOPE_TO = "X-Sink-Envelope-To"
 
 
 class _StoreEveryMessage:
-    """aiosmtpd handler: write each DATA to a new file (duplicates are kept on purpose)."""
+    """aiosmtpd handler: write each DATA to a new file (duplicates are kept on purpose).
+
+    While *held* (`SmtpSink.hold`), a message is stored as it arrives (the sink has taken it,
+    as a mail server commits a message to its queue) but the ``250`` reply waits until
+    `SmtpSink.release`: the window in which a sender dies after the server took its letter and
+    before it heard so."""
 
     def __init__(self, mail_dir: Path) -> None:
         self.mail_dir = mail_dir
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self._open = threading.Event()  # set: replies go out at once
+        self._open.set()
+        self.held = 0  # messages stored whose 250 reply is being held back
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8", "surrogateescape")
         self.store(content, envelope.mail_from, list(envelope.rcpt_tos))
+        if not self._open.is_set():
+            with self._lock:
+                self.held += 1
+            try:
+                while not self._open.is_set():  # a sender that hangs up cancels this wait
+                    await asyncio.sleep(0.02)
+            finally:
+                with self._lock:
+                    self.held -= 1
         return "250 Message accepted for delivery"
 
     def store(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> Path:
@@ -115,9 +132,24 @@ class SmtpSink:
         log.info("SMTP sink on %s:%s storing in %s", HOST, self.port, self.mail_dir)
 
     def stop(self) -> None:
+        self.release()  # a held reply would keep the server thread from stopping
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def hold(self) -> None:
+        """From now on, store each message as it arrives but hold back its ``250`` reply
+        until `release` (tests: a sender killed after the server took its letter)."""
+        self._handler._open.clear()
+
+    def release(self) -> None:
+        """Answer the held messages and every later one at once again."""
+        self._handler._open.set()
+
+    @property
+    def held(self) -> int:
+        """How many stored messages are waiting for their ``250`` reply now."""
+        return self._handler.held
 
 
 @dataclass(frozen=True)
