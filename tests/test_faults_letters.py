@@ -126,6 +126,10 @@ async def test_worker_killed_between_data_and_250_sends_the_letter_once_in_effec
             # The outbox: one row per letter, each sent; the receipt's one row, recorded once.
             assert sorted(r.letter_key for r in rows) == ["contact-letter", "receipt"]
             assert all(r.sent_at is not None for r in rows)
+            # The killed attempt's bookkeeping died with its transaction: the row counts one
+            # attempt although the server took the letter twice.
+            receipt_row = next(r for r in rows if r.letter_key == "receipt")
+            assert receipt_row.send_attempts == 1
             # Nothing lost, the projection matches, nothing unsettled.
             assert report.lost == [] and report.mismatched == [] and report.unsettled == []
             # The one window SMTP leaves: the sink took the receipt twice, with ONE Message-ID
