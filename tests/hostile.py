@@ -447,3 +447,177 @@ def all_hostile_cases() -> list[Hostile]:
             if not isinstance(path[-1], int):
                 cases.append(Hostile(model, _remove(base, path), path, "missing"))
     return cases
+
+
+# ------------------------------------------------ for the campaigns (tests/test_campaigns_*.py)
+
+
+def hostile_intake_cases_from(base: dict[str, Any]) -> st.SearchStrategy[Hostile]:
+    """As ``hostile_intake_cases()``, from another valid intake document *base* (e.g. one
+    received now, for a door that checks the receipt time against the clock)."""
+    return _cases_for("CaseIntake", base)
+
+
+def hostile_update_cases_for(model: str) -> st.SearchStrategy[Hostile]:
+    """Hostile variants of the payloads of one update model of ``BASE_UPDATES``."""
+    return st.one_of(*(_cases_for(model, base) for base in BASE_UPDATES[model]))
+
+
+# Bodies that are not a JSON object at all (what a broken client or a scanner sends).
+RAW_BODIES: list[bytes] = [
+    b"",
+    b" ",
+    b"null",
+    b"true",
+    b"0",
+    b"-1e999",
+    b"NaN",
+    b'"x"',
+    b"[]",
+    b"[{}]",
+    b"{",
+    b"}",
+    b'{"a": 1,}',
+    b"{'single': 'quotes'}",
+    b'{"reference": "A", "reference": "B"}',
+    b"\xef\xbb\xbf{}",
+    b"\xff\xfe{\x00}\x00",
+    b"\x00" * 64,
+    b"\xc3\x28",
+    b'{"x": "\\ud800"}',
+    b'{"x": "\\u0000"}',
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a":' * 2000 + b"1" + b"}" * 2000,
+    b"<xml/>",
+    b"a=1&b=2",
+    b"--boundary\r\nContent-Disposition: form-data; name=x\r\n\r\ny\r\n--boundary--",
+]
+
+
+def hostile_raw_bodies() -> st.SearchStrategy[tuple[str, bytes]]:
+    """(kind, body) for a body that is no JSON object: listed oddities, random bytes, a valid
+    object cut short, a huge string."""
+    return st.one_of(
+        st.sampled_from(RAW_BODIES).map(lambda b: ("listed", b)),
+        st.binary(max_size=200).map(lambda b: ("random_bytes", b)),
+        st.text(max_size=100).map(lambda t: ("random_text", t.encode("utf-8", "surrogatepass"))),
+        st.integers(min_value=1, max_value=300).map(
+            lambda n: ("truncated", json_bytes(base_intake())[:n])
+        ),
+        st.sampled_from([10_000, 300_000, 2_000_000]).map(
+            lambda n: ("huge", b'{"x": "' + b"x" * n + b'"}')
+        ),
+    )
+
+
+def json_bytes(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+# Form fields (application/x-www-form-urlencoded or multipart): one change to a valid form.
+FORM_TEXT_CHANGES = st.one_of(
+    st.sampled_from(CONTROL_CHARS).map(lambda c: ("control", f"a{c}b")),
+    st.sampled_from(LONE_SURROGATES).map(lambda c: ("surrogate", c)),
+    st.sampled_from(HUGE_SIZES).map(lambda n: ("huge", "x" * n)),
+    st.sampled_from(FINE_TEXT).map(lambda t: ("fine_unicode", t)),
+    st.sampled_from(["", " ", "\t", "\r\n", " \u3000 "]).map(lambda v: ("blank", v)),
+    st.sampled_from(["-1", "0", "99", "1e9", "2**70", "nan", "ja ", "JA", "true", "[]", "{}"]).map(
+        lambda v: ("odd_value", v)
+    ),
+    st.text(max_size=40).map(lambda v: ("random_text", v)),
+)
+
+
+@dataclass(frozen=True)
+class HostileForm:
+    """One hostile post of an HTML form: its *fields* (a list of pairs: names may repeat)
+    and what was changed (*kind*, at *field*)."""
+
+    form: str
+    fields: tuple[tuple[str, str], ...]
+    field: str
+    kind: str
+
+    def __repr__(self) -> str:
+        return f"HostileForm({self.form}, {self.field}, {self.kind}, {len(self.fields)} fields)"
+
+
+def hostile_forms(form: str, valid: dict[str, str | list[str]]) -> st.SearchStrategy[HostileForm]:
+    """One change to the valid fields *valid* of the form *form*: a field's value replaced,
+    a field left out, repeated, or an unknown one added; the CSRF token or request id
+    missing or wrong (fields named ``csrf_token`` / ``request_id`` when present)."""
+
+    def pairs(fields: dict[str, str | list[str]]) -> tuple[tuple[str, str], ...]:
+        out: list[tuple[str, str]] = []
+        for name, value in fields.items():
+            for item in value if isinstance(value, list) else [value]:
+                out.append((name, item))
+        return tuple(out)
+
+    names = sorted(valid)
+
+    def replaced(name_change):
+        name, (kind, value) = name_change
+        return HostileForm(form, pairs({**valid, name: value}), name, kind)
+
+    def removed(name: str) -> HostileForm:
+        return HostileForm(
+            form, pairs({k: v for k, v in valid.items() if k != name}), name, "missing"
+        )
+
+    def repeated(name_value):
+        name, value = name_value
+        fields = pairs(valid) + ((name, value),)
+        return HostileForm(form, fields, name, "repeated")
+
+    def unknown(key_value):
+        key, value = key_value
+        return HostileForm(form, pairs(valid) + ((key, value),), key, "unknown_field")
+
+    keys = st.sampled_from([k for k in HOSTILE_KEYS if k and "\x00" not in k] + ["csrf", "t"])
+    return st.one_of(
+        st.tuples(st.sampled_from(names), FORM_TEXT_CHANGES).map(replaced),
+        st.tuples(st.sampled_from(names), FORM_TEXT_CHANGES).map(replaced),
+        st.tuples(st.sampled_from(names), FORM_TEXT_CHANGES).map(replaced),
+        st.sampled_from(names).map(removed),
+        st.tuples(st.sampled_from(names), FORM_TEXT_CHANGES.map(lambda c: c[1])).map(repeated),
+        st.tuples(keys, st.sampled_from(["x", "1", ""])).map(unknown),
+        st.just(HostileForm(form, pairs(valid), "", "unchanged")),
+    )
+
+
+# Settings: one ERHVERV_* variable set to a bad value (the rest from the defaults).
+BAD_SETTING_VALUES: dict[str, list[str]] = {
+    "ERHVERV_TEMPORAL_TLS": ["maybe", "2", "", "yes please"],
+    "ERHVERV_TEMPORAL_UI_PORT": ["abc", "1.5", "", "0x", "8233 "],
+    "ERHVERV_WORKER_SHUTDOWN_GRACE_SECONDS": ["-1", "3601", "abc", "inf", "nan", ""],
+    "ERHVERV_DATABASE_SSL_MODE": ["prefer", "VERIFY", "", "none"],
+    "ERHVERV_SMTP_PORT": ["abc", "25.5", "", "1e3"],
+    "ERHVERV_SMTP_STARTTLS": ["sometimes", "2"],
+    "ERHVERV_SMTP_USE_TLS": ["sometimes", "-"],
+    "ERHVERV_SMTP_TIMEOUT_SECONDS": ["soon", ""],
+    "ERHVERV_LOG_JSON": ["json", "2"],
+    "ERHVERV_PAYLOAD_KEYS": ["", "{}", "not json", '{"k1": "short"}', "[1, 2]", '{"k1": 5}'],
+    "ERHVERV_PAYLOAD_KEY_ID": ["no-such-key", ""],
+    "ERHVERV_OPERATORS": ["not json", "{", "[1,"],
+}
+
+
+def hostile_cases_for(model: str, base: dict[str, Any]) -> st.SearchStrategy[Hostile]:
+    """Hostile variants (one change each) of any valid document *base* of *model*, e.g. a
+    signal's payload."""
+    return _cases_for(model, base)
+
+
+# One valid payload per signal of CaseWorkflow (sent by its reviews).
+BASE_SIGNALS: dict[str, dict[str, Any]] = {
+    "more_time_requested": {
+        "department": "building",
+        "round": 1,
+        "working_days": 5,
+        "reason": "Vi afventer en brandteknisk vurdering.",
+    },
+    "review_late": {"department": "fire", "round": 1},
+}

@@ -36,6 +36,7 @@ from limits import parse as parse_limit
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 CSRF_COOKIE = "erhverv_csrf"
 CSRF_FIELD = "csrf_token"
@@ -115,6 +116,7 @@ def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     ok = (
         isinstance(sent, str)
+        and sent.isascii()  # compare_digest refuses other text (a TypeError, i.e. a 500)
         and bool(cookie)
         and hmac.compare_digest(sent, _mac(_secret(request), cookie))
         and _origin_ok(request)
@@ -127,6 +129,23 @@ def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
             "Formularen kunne ikke sendes, fordi siden var for gammel eller åbnet et andet "
             "sted. Gå tilbage, genindlæs siden, og send formularen igen.",
         )
+
+
+async def read_form(request: Request, *, max_files: int = 1000, max_fields: int = 1000):
+    """The posted form. A body that cannot be read as one (a multipart body without its
+    boundary, more files or fields than the form has) raises `FormRefused` (400): a Danish
+    page, where Starlette would answer with an English problem document."""
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except StarletteHTTPException as err:
+        if err.status_code != 400:
+            raise
+        log.info("form refused", path=request.url.path, reason="unreadable")
+        raise FormRefused(
+            400,
+            "unreadable",
+            "Formularen kunne ikke læses. Gå tilbage, genindlæs siden, og send formularen igen.",
+        ) from None
 
 
 _storage = MemoryStorage()

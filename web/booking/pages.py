@@ -131,7 +131,7 @@ async def _slots(request: Request, departments) -> list:
 
 
 async def _form(request: Request):
-    form = await request.form()
+    form = await forms.read_form(request)
     forms.check_csrf(request, form)
     forms.check_rate(request, "booking", RATE)
     return form

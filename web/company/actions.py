@@ -34,7 +34,7 @@ from web.company.routes import RATE, audit, receipt, rejection, render_case, wit
 
 # ----------------------------------------------------------------------------- actions
 async def checked_form(request: Request, name: str, lists: tuple[str, ...] = ()):
-    form_data = await request.form(max_files=0, max_fields=20)
+    form_data = await forms.read_form(request, max_files=0, max_fields=20)
     forms.check_csrf(request, form_data)
     forms.check_rate(request, f"company-{name}", RATE)
     return form_data, request_id_of(form_data), fields_of(form_data, lists=lists)

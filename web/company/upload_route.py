@@ -39,7 +39,7 @@ async def upload(request: Request, access: Access) -> HTMLResponse:
         state = await live_state(request, access)
         problem = Problem(field_id("upload", "file"), str(refused))
         return await render_case(request, access, state, errors=[problem], status=413)
-    form_data = await replayed(request, body).form(max_files=1, max_fields=10)
+    form_data = await forms.read_form(replayed(request, body), max_files=1, max_fields=10)
     try:
         forms.check_csrf(request, form_data)
         forms.check_rate(request, "company-upload", "10/minute")

@@ -160,7 +160,7 @@ def _read(form, questions: tuple[str, ...]) -> tuple[dict[str, str], dict[str, A
 
 @router.post("/survey/{case_id}")
 async def answer(request: Request, case_id: str) -> Response:
-    form = await request.form()
+    form = await forms.read_form(request)
     forms.check_csrf(request, form)
     forms.check_rate(request, "survey", RATE)
     token = str(form.get("token", ""))
