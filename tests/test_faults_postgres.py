@@ -10,9 +10,9 @@ Asserted: while Postgres is away a case system's answers are 503 problem documen
 with its success (a start with 201: one case); the activities retried, and the projection and
 the outbox end complete and consistent with the workflows and the sink (reconciliation).
 
-Found: an officer's action while Postgres is away is a 500 (the staff session's directory
-look-up, web/staff.py, lets the connection error through), nothing having happened; the retry
-succeeds. Pinned by a strict xfail until the door answers 503 there too."""
+Found and fixed: an officer's action while Postgres was away was a 500 (the staff session's
+directory look-up let the connection error through); every door now answers a Postgres that
+does not answer with 503 and Retry-After (web/problems.py `postgres_away`)."""
 
 from __future__ import annotations
 
@@ -251,12 +251,6 @@ async def test_postgres_away_case_systems_get_503_then_success_nothing_lost(outa
     assert all(c.final == 200 for c in outage.of("assignment"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/staff.py staff() reads the caseworker from Postgres and lets the connection "
-    "error through: an officer's action while Postgres is away is a 500, not a 503 with "
-    "Retry-After (web/auth.py answers case systems with unavailable('Postgres'))",
-)
 async def test_postgres_away_officers_get_503_with_retry_after(outage):
     calls = outage.of("assignment")
     assert any(c.answers[0][0] >= 500 for c in calls), calls  # the outage was met

@@ -133,10 +133,38 @@ async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse
     )
 
 
+def postgres_away(exc: BaseException) -> bool:
+    """True for the errors of a Postgres that does not answer (refused, reset, closed, pool
+    timeout): the caller is told 503 with Retry-After, never a 500."""
+    import errno
+
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OSError) and exc.errno in {errno.ECONNREFUSED, errno.ECONNRESET}:
+        return True
+    try:
+        import asyncpg
+
+        return isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    """The last net: a 500 without a stack trace (the log has the error class, no values)."""
+    """The last net: a 500 without a stack trace (the log has the error class, no values);
+    a Postgres that does not answer is a 503 with Retry-After (nothing was changed)."""
     import structlog
 
+    if postgres_away(exc) or (exc.__cause__ is not None and postgres_away(exc.__cause__)):
+        structlog.get_logger("web").warning(
+            "postgres away", path=request.url.path, error=type(exc).__name__
+        )
+        return problem_response(unavailable("Postgres"), request.url.path)
     structlog.get_logger("web").error(
         "unexpected error", path=request.url.path, error=type(exc).__name__
     )
