@@ -712,3 +712,29 @@ def test_the_campaigns_fire_at_every_update_of_the_doors() -> None:
     assert set(COMPANY_ACTIONS.values()) | set(OFFICER_ACTIONS.values()) - {None} <= set(
         BASE_UPDATES
     )
+
+
+async def test_the_forms_refuse_a_foreign_csrf_token_and_an_unreadable_body(web):
+    """The two findings of the form campaigns, fixed in web/forms.py: a CSRF token with a
+    non-ASCII character was a 500 (hmac.compare_digest refuses such text), a multipart body
+    without its boundary an English problem document; both are Danish pages now."""
+
+    def posts():
+        with web.http() as http:
+            page = http.get("/forhaandsdialog")
+            _, hidden = fields_of(page.text, "/forhaandsdialog")
+            forms.reset_rate_limits()
+            foreign = http.post("/forhaandsdialog", data={**hidden, "csrf_token": "ø"})
+            forms.reset_rate_limits()
+            unreadable = http.post(
+                "/forhaandsdialog",
+                content=b"x",
+                headers={"Content-Type": "multipart/form-data"},
+            )
+            return foreign, unreadable
+
+    foreign, unreadable = await asyncio.to_thread(posts)
+    for answer, status in ((foreign, 403), (unreadable, 400)):
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"].startswith("text/html")
+        assert '<html lang="da">' in answer.text and "Formularen" in answer.text
