@@ -42,6 +42,7 @@ import typer
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from rich.console import Console
+from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from typer.testing import CliRunner
 
@@ -179,6 +180,21 @@ async def test_intake_through_the_cli(product, tmp_path, monkeypatch):  # noqa: 
             tally.stuck += 1
             tally.finding("started case does not answer", reference, repr(err))
     await stuck_workflows(client, {f"case-{r}" for r in started}, tally)
+    # Half-written: a case started without its projection row (written by the workflow).
+    missing: set[str] = set(started)
+    for _ in range(60):
+        async with product[2]() as session:
+            found = await session.execute(
+                text("SELECT reference FROM cases WHERE reference = ANY(:refs)"),
+                {"refs": list(missing)},
+            )
+            missing -= {row[0] for row in found}
+        if not missing:
+            break
+        await asyncio.sleep(0.5)
+    tally.half_written += len(missing)
+    if missing:
+        tally.finding("started cases without a projection row", sorted(missing)[:3])
     print(f"\n  ({len(started)} cases started, {elapsed:.1f} s)")
     tally.check(N)
 

@@ -47,6 +47,7 @@ from tests.hostile import (
     BASE_UPDATES,
     CONTROL_CHARS,
     Hostile,
+    hostile_cases_for,
     hostile_forms,
     hostile_intake_cases_from,
     hostile_raw_bodies,
@@ -290,7 +291,10 @@ OFFICER_ACTIONS = {
     "reviews/{department}/restart": None,
     "decision": "IssueDecision",
     "dismissal": "Dismiss",
+    "erasure": "EraseCase",  # operators only, a closed case only (web/api/erasure.py)
 }
+# Payloads of the doors' own models, beside tests/hostile.py's BASE_UPDATES.
+OTHER_BASES = {"EraseCase": {"reason": "Sletning efter anmodning fra virksomheden."}}
 DEPARTMENTS = [
     "building",
     "fire",
@@ -310,11 +314,15 @@ def update_examples(actions: dict[str, str | None], n: int) -> list:
 
     def for_action(action: str):
         model = actions[action]
-        payloads = (
-            hostile_update_cases_for(model).map(lambda c: (json_bytes(c.document), repr(c)))
-            if model
-            else st.just((b"", "no body"))
-        )
+        if model is None:
+            payloads = st.just((b"", "no body"))
+        else:
+            cases = (
+                hostile_cases_for(model, OTHER_BASES[model])
+                if model in OTHER_BASES
+                else hostile_update_cases_for(model)
+            )
+            payloads = cases.map(lambda c: (json_bytes(c.document), repr(c)))
         raw = hostile_raw_bodies().map(lambda r: (r[1], f"raw {r[0]} {r[1][:60]!r}"))
         department = st.sampled_from(DEPARTMENTS) if "{department}" in action else st.just("")
         return st.tuples(
@@ -387,12 +395,13 @@ async def test_officer_updates_over_http(web):
 
     await asyncio.to_thread(assign_officer)
     examples = update_examples(OFFICER_ACTIONS, N)
-    examples.sort(key=lambda e: e[0] in ("decision", "dismissal"))
+    last = ("decision", "dismissal", "erasure")  # on their own case, last, erasure at the end
+    examples.sort(key=lambda e: last.index(e[0]) + 1 if e[0] in last else 0)
 
     def target(action: str) -> str:
         if action == "assignment":
             return assigned
-        return closing if action in ("decision", "dismissal") else working
+        return closing if action in last else working
 
     await asyncio.to_thread(fire_updates, web, tally, examples, target, {}, web.staff)
     await query_answers(web, [assigned, working, closing], tally)
@@ -709,9 +718,16 @@ def test_the_campaigns_fire_at_every_update_of_the_doors() -> None:
     from web.api.actions import ACTIONS
 
     assert {a.path for a in ACTIONS} == set(COMPANY_ACTIONS)
-    assert set(COMPANY_ACTIONS.values()) | set(OFFICER_ACTIONS.values()) - {None} <= set(
-        BASE_UPDATES
-    )
+    models = set(COMPANY_ACTIONS.values()) | set(OFFICER_ACTIONS.values()) - {None}
+    assert models <= set(BASE_UPDATES) | set(OTHER_BASES)
+    from web.app import create_app as app_of
+
+    posts = {
+        path.removeprefix("/api/v1/cases/{reference}/")
+        for path, item in app_of().openapi()["paths"].items()
+        if path.startswith("/api/v1/cases/{reference}/") and "post" in item
+    }
+    assert posts == set(COMPANY_ACTIONS) | set(OFFICER_ACTIONS), posts
 
 
 async def test_the_forms_refuse_a_foreign_csrf_token_and_an_unreadable_body(web):
