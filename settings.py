@@ -214,6 +214,51 @@ def read_setting_file(setting: str, path: Path) -> bytes:
         ) from None
 
 
+class SettingsProblem(Exception):
+    """The ERHVERV_* settings cannot be used; the message names each variable and why,
+    never its value (a value may be a secret)."""
+
+
+def settings_problem(err: Exception) -> str:
+    """One line per bad ERHVERV_* variable, without the values."""
+    import re
+
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from schemas.codec import PayloadKeyError
+    from schemas.errors import describe
+
+    if isinstance(err, ValidationError):
+        lines = []
+        for line in describe(err).split("\n"):
+            field, sep, reason = line.partition(": ")
+            lines.append(f"ERHVERV_{field.split('.')[0].upper()}: {reason}" if sep else line)
+    elif isinstance(err, SettingsError):
+        found = re.search(r'field "(\w+)"', str(err))
+        name = f"ERHVERV_{found.group(1).upper()}" if found else "An ERHVERV_* variable"
+        lines = [f'{name}: not valid JSON (a list like \'["a", "b"]\' or an object is due)']
+    elif isinstance(err, PayloadKeyError):
+        text = str(err)
+        lines = [text if "ERHVERV_" in text else f"ERHVERV_PAYLOAD_KEYS: {text}"]
+    else:
+        lines = [f"{type(err).__name__}"]
+    return "The ERHVERV_* settings have errors:\n" + "\n".join(lines)
+
+
+def checked_settings() -> Settings:
+    """The settings, or SettingsProblem with a message for a person (the entry points)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from schemas.codec import PayloadKeyError
+
+    try:
+        return get_settings()
+    except (ValidationError, SettingsError, PayloadKeyError) as err:
+        raise SettingsProblem(settings_problem(err)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -45,7 +45,7 @@ from log_setup import configure_logging
 from schemas.case import CaseState
 from schemas.errors import describe
 from schemas.lists import CaseListQuery
-from settings import get_settings
+from settings import SettingsProblem, checked_settings, get_settings
 from temporal_client import connect
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
@@ -172,14 +172,6 @@ def cli_names(message: str, whole: str = "", names: dict[str, str] | None = None
     return "\n".join(lines)
 
 
-def settings_problem(err: ValidationError) -> str:
-    lines = []
-    for line in describe(err).split("\n"):
-        field, sep, reason = line.partition(": ")
-        lines.append(f"ERHVERV_{field.split('.')[0].upper()}: {reason}" if sep else line)
-    return "The ERHVERV_* settings have errors:\n" + "\n".join(lines)
-
-
 def run(
     coro,
     reference: str | None = None,
@@ -190,10 +182,10 @@ def run(
     """Run *coro*. A rejection (CaseError, ValidationError) becomes a clear message on stderr
     and exit code 1, a service out of reach exit code 2: never a stack trace."""
     try:
-        settings = get_settings()
-    except ValidationError as err:
+        settings = checked_settings()
+    except SettingsProblem as err:
         coro.close()
-        complain(settings_problem(err))
+        complain(str(err))
         raise typer.Exit(1) from None
     configure_logging("WARNING", settings.log_json)
     try:
@@ -947,9 +939,9 @@ def demo(
     import demo as demo_run
 
     try:
-        settings = get_settings()
-    except ValidationError as err:
-        complain(settings_problem(err))
+        settings = checked_settings()
+    except SettingsProblem as err:
+        complain(str(err))
         raise typer.Exit(1) from None
     configure_logging("WARNING", settings.log_json)
     raise typer.Exit(demo_run.main(settings, cases, seed, base_url, concurrency))

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from datetime import timedelta
 
 import structlog
@@ -26,7 +27,7 @@ from activities.survey import SurveyActivities
 from db.session import make_engine, make_sessionmaker
 from log_setup import configure_logging, temporal_runtime
 from mail.channel import EmailChannel, LetterChannel
-from settings import Settings, get_settings
+from settings import Settings, SettingsProblem, checked_settings, get_settings
 from temporal_client import connect
 from worker_health import ActivityMetrics, HealthServer
 from workflows import workflow_runner
@@ -186,7 +187,13 @@ async def main() -> None:
 
 
 def run() -> int:
-    """Run until SIGINT/SIGTERM; a failure is logged as one JSON line (exit code 1)."""
+    """Run until SIGINT/SIGTERM; a failure is logged as one JSON line (exit code 1); bad
+    settings are one message naming the variables (exit code 1)."""
+    try:
+        checked_settings()
+    except SettingsProblem as err:
+        print(err, file=sys.stderr)
+        return 1
     try:
         asyncio.run(main())
     except Exception:  # noqa: BLE001 - logged (with the traceback as a field), then exit 1

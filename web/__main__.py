@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from types import FrameType
@@ -31,7 +32,7 @@ from temporalio.runtime import Runtime
 from uvicorn.importer import import_from_string
 
 from log_setup import configure_logging, temporal_runtime
-from settings import Settings, get_settings
+from settings import Settings, SettingsProblem, checked_settings, get_settings
 from tracing import echoing, request_trace
 from web.metrics import instrument, route_template
 
@@ -163,7 +164,13 @@ def serve(factory: str = APP) -> int:
 
 
 def run(factory: str = APP) -> int:
-    """`serve`, with any failure logged as one JSON line (exit code 1)."""
+    """`serve`, with any failure logged as one JSON line (exit code 1); bad settings are one
+    message naming the variables (exit code 1)."""
+    try:
+        checked_settings()
+    except SettingsProblem as err:
+        print(err, file=sys.stderr)
+        return 1
     try:
         return serve(factory)
     except SystemExit as exit_:  # uvicorn exits this way when the app or the port fail

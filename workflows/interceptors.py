@@ -1,5 +1,7 @@
 """The worker's interceptors.
 
+- One guard for every signal: arguments that do not fit the handler drop the signal with a
+  warning (a handler raising TypeError would fail the workflow task for good).
 - One guard for every update: a validator that fails with anything but `ApplicationError`
   (e.g. two arguments where one is due: the SDK then calls it with the wrong number of
   arguments) rejects the update with a named, non-retryable `ApplicationError` instead of a
@@ -49,6 +51,47 @@ class _UpdateArgumentGuard(WorkflowInboundInterceptor):
                 type="InvalidArguments",
                 non_retryable=True,
             ) from None
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        """A signal whose arguments do not fit its handler (e.g. none where one is due) is
+        dropped with a warning: raised in the handler it would fail the workflow task again
+        and again, and the case would stop answering. A signal cannot be refused."""
+        handler = _signal_function(input.signal)
+        if handler is not None and not _arguments_fit(handler, input.args):
+            workflow.logger.warning(
+                "signal dropped: its arguments do not fit",
+                extra={"signal": input.signal, "arguments": len(input.args)},
+            )
+            return
+        await self.next.handle_signal(input)
+
+
+def _signal_function(name: str) -> Any:
+    """The workflow class's own (unbound) handler function of signal *name*, or None (the
+    SDK's bound handler of an async method takes any arguments, so it cannot be checked)."""
+    cls = type(workflow.instance())
+    for attribute in vars(cls).values():
+        defn = getattr(attribute, "__temporal_signal_definition", None)
+        if defn is not None and defn.name == name:
+            return defn.fn
+    return None
+
+
+def _arguments_fit(handler: Any, args: Any) -> bool:
+    import inspect
+
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):  # no signature to check: let the handler decide
+        return True
+    params = list(signature.parameters.values())
+    if params and params[0].name == "self" and not inspect.ismethod(handler):
+        args = [None, *args]
+    try:
+        signature.bind(*args)
+    except TypeError:
+        return False
+    return True
 
 
 class UpdateArgumentGuard(Interceptor):
