@@ -35,6 +35,7 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    import handler_args
     import tracing
 
 
@@ -57,7 +58,7 @@ class _UpdateArgumentGuard(WorkflowInboundInterceptor):
         dropped with a warning: raised in the handler it would fail the workflow task again
         and again, and the case would stop answering. A signal cannot be refused."""
         handler = _signal_function(input.signal)
-        if handler is not None and not _arguments_fit(handler, input.args):
+        if handler is not None and not handler_args.arguments_fit(handler, input.args):
             workflow.logger.warning(
                 "signal dropped: its arguments do not fit",
                 extra={"signal": input.signal, "arguments": len(input.args)},
@@ -75,23 +76,6 @@ def _signal_function(name: str) -> Any:
         if defn is not None and defn.name == name:
             return defn.fn
     return None
-
-
-def _arguments_fit(handler: Any, args: Any) -> bool:
-    import inspect
-
-    try:
-        signature = inspect.signature(handler)
-    except (TypeError, ValueError):  # no signature to check: let the handler decide
-        return True
-    params = list(signature.parameters.values())
-    if params and params[0].name == "self" and not inspect.ismethod(handler):
-        args = [None, *args]
-    try:
-        signature.bind(*args)
-    except TypeError:
-        return False
-    return True
 
 
 class UpdateArgumentGuard(Interceptor):
