@@ -103,6 +103,9 @@ async def test_officers_act_within_their_roles(web):
         lambda a: a.status_code != 409,
     )
     assert decided.status_code == 200 and decided.json()["decision_issued"] is True
+    # sealed in Temporal, opened for the staff and the case system by the seam
+    assert decided.json()["intake"]["contact"]["name"] == body["contact"]["name"]
+    assert state["intake"]["contact"]["email"] == body["contact"]["email"]
     # jha is an operator: may hand over any case, but the case is closing now.
     late = await jha.post(f"{url}/assignment", json={"caseworker_id": "jha", "replacing": "mkj"})
     assert late.status_code == 409

@@ -50,15 +50,10 @@ def body_of(model: type[BaseModel]) -> dict:
 
 
 async def state_of(request: Request, reference: RefPath) -> CaseState:
+    """The case's state for the role checks (its personal fields stay sealed: not needed)."""
     try:
         client = await request.app.state.services.temporal()
-        return await case_api.get_state(
-            client,
-            reference,
-            case_api.vault(
-                request.app.state.services.sessions, request.app.state.services.settings
-            ),
-        )
+        return await case_api.get_state(client, reference)
     except case_api.CaseError as err:
         raise problem_of(err) from None
     except RPCError:
@@ -94,9 +89,17 @@ def may_restart_review(officer: Staff, state: CaseState) -> bool:
 
 async def run(request: Request, call: Callable[[Any], Awaitable[Any]]):
     """Run one action through the seam; rejections and outages as problems."""
-    client = await request.app.state.services.temporal()
+    services = request.app.state.services
+    client = await services.temporal()
     try:
-        return await call(client)
+        result = await call(client)
+        reference = request.path_params.get("reference")
+        if reference is None:
+            return result
+        # the staff see the case's personal fields opened (sealing.py)
+        return await case_api.open_result(
+            case_api.vault(services.sessions, services.settings), reference, result
+        )
     except case_api.CaseError as err:
         raise problem_of(err) from None
     except RPCError:
