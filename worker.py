@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from datetime import timedelta
 
 import structlog
@@ -191,8 +190,9 @@ def run() -> int:
     settings are one message naming the variables (exit code 1)."""
     try:
         checked_settings()
-    except SettingsProblem as err:
-        print(err, file=sys.stderr)
+    except SettingsProblem as err:  # one JSON line naming the variables, no traceback
+        configure_logging()
+        structlog.get_logger("worker").error("worker failed", problem=str(err))
         return 1
     try:
         asyncio.run(main())

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from types import FrameType
@@ -168,8 +167,9 @@ def run(factory: str = APP) -> int:
     message naming the variables (exit code 1)."""
     try:
         checked_settings()
-    except SettingsProblem as err:
-        print(err, file=sys.stderr)
+    except SettingsProblem as err:  # one JSON line naming the variables, no traceback
+        configure_logging()
+        structlog.get_logger("web").error("web service failed", problem=str(err))
         return 1
     try:
         return serve(factory)
