@@ -65,15 +65,20 @@ async def refresh(sessions: async_sessionmaker) -> None:
     )
 
 
-async def latest(sessions: async_sessionmaker) -> dict[str, Any] | None:
+async def latest(sessions: async_sessionmaker, *, cases: bool = True) -> dict[str, Any] | None:
     """The newest snapshot's body with its `computed_at` (ISO 8601) and `snapshot` id; None
-    before the first refresh."""
+    before the first refresh. Without *cases* the per-case open data (`published_cases`, one
+    entry per closed case) is left in Postgres: the page and the plots need only the rows."""
+    body = FigureSnapshot.body if cases else FigureSnapshot.body.op("-")("published_cases")
     async with sessions() as session:
         row = (
             await session.execute(
-                select(FigureSnapshot).order_by(FigureSnapshot.id.desc()).limit(1)
+                select(body, FigureSnapshot.computed_at, FigureSnapshot.id)
+                .order_by(FigureSnapshot.id.desc())
+                .limit(1)
             )
-        ).scalar_one_or_none()
+        ).first()
     if row is None:
         return None
-    return {**row.body, "computed_at": row.computed_at.isoformat(), "snapshot": row.id}
+    found, computed_at, snapshot = row
+    return {**found, "computed_at": computed_at.isoformat(), "snapshot": snapshot}

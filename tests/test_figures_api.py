@@ -125,6 +125,10 @@ async def test_refresh_computes_from_the_stored_cases_and_answers(empty):
     assert row(body, "median_days_gross", dimension="industry", group="F")["value"] == 50.0
     assert len(body["published_cases"]) == 10
     assert "FIG-" not in str(body["published_cases"])
+    # the page reads the same snapshot without the per-case open data
+    page = await figures_api.latest(empty, cases=False)
+    assert "published_cases" not in page
+    assert page == {k: v for k, v in body.items() if k != "published_cases"}
 
 
 async def test_an_answer_moves_the_figures_a_changed_answer_changes_the_value_not_the_count(

@@ -40,8 +40,9 @@ EMPTY = {"cases": 0, "answers": 0, "newest_month": None, "rows": [], "published_
 OPEN_HEADERS = {"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"}
 
 
-async def _latest(request: Request) -> dict:
-    body = await figures_api.latest(request.app.state.services.sessions)
+async def _latest(request: Request, cases: bool = False) -> dict:
+    """The newest figures; the per-case open data only for the JSON document (*cases*)."""
+    body = await figures_api.latest(request.app.state.services.sessions, cases=cases)
     return body or {**EMPTY, "computed_at": None, "snapshot": None}
 
 
@@ -122,7 +123,7 @@ def open_data(body: dict) -> dict:
 
 @router.get("/figures.json")
 async def figures_json(request: Request) -> Response:
-    document = open_data(await _latest(request))
+    document = open_data(await _latest(request, cases=True))
     return Response(
         json.dumps(document, ensure_ascii=False, indent=1),
         media_type="application/json",
