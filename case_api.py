@@ -204,12 +204,7 @@ async def get_state(client: Client, reference: str, vault: Vault | None = None) 
         if err.status == RPCStatusCode.NOT_FOUND:
             raise CaseError(f"No case with reference {reference}.") from None
         raise
-    return await opened(vault, state)
-
-
-async def opened(vault: Vault | None, state: CaseState) -> CaseState:
-    """*state* with its personal fields opened when a *vault* is given."""
-    return state if vault is None else await vault.open_model(state.case_id, state)
+    return await open_result(vault, reference, state)
 
 
 async def seal_input(vault: Vault, reference: str, body: M, *fields: str) -> M:
@@ -220,9 +215,10 @@ async def seal_input(vault: Vault, reference: str, body: M, *fields: str) -> M:
     return await _sealed(vault, lambda: vault.seal_fields(case_id, body, *fields))
 
 
-async def open_result(vault: Vault, reference: str, result: Any) -> Any:
-    """An update's result for case *reference* with its personal fields opened."""
-    if not isinstance(result, BaseModel):
+async def open_result(vault: Vault | None, reference: str, result: Any) -> Any:
+    """A state or an update's result of case *reference* with its personal fields opened
+    (as it is without a *vault*)."""
+    if vault is None or not isinstance(result, BaseModel):
         return result
     return await vault.open_model(case_workflow_id(reference), result)
 
@@ -335,7 +331,7 @@ async def report_project_change(
     state = await update_case(
         client, reference, CaseWorkflow.report_project_change, change, "Project change", request_id
     )
-    return await opened(vault, state)
+    return await open_result(vault, reference, state)
 
 
 async def request_pre_dialogue(
@@ -449,7 +445,7 @@ async def withdraw(
     state = await update_case(
         client, reference, CaseWorkflow.withdraw, request, "Withdrawal", request_id
     )
-    return await opened(vault, state)
+    return await open_result(vault, reference, state)
 
 
 async def dismiss(

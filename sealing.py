@@ -17,6 +17,7 @@ that would open as something else.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
@@ -73,10 +74,8 @@ class Vault:
     async def seal_texts(self, case_id: str, texts: dict[str, str]) -> dict[str, str]:
         """*texts* (field name -> plain text) sealed for *case_id*; empty texts stay empty."""
         for field, text in texts.items():
-            if looks_sealed(text) or text == ERASED_PLACEHOLDER:
-                raise PersonalInputError(
-                    f"{field}: a text may not begin with 'sealed:' or be '{ERASED_PLACEHOLDER}'"
-                )
+            if looks_sealed(text):  # would open as something else
+                raise PersonalInputError(f"{field}: a text may not begin with 'sealed:'")
         if not any(texts.values()):
             return dict(texts)
         key = await data_key(self.sessions, self.settings, case_id)
@@ -133,7 +132,7 @@ class Vault:
         opened = await self.open_tree(case_id, dumped)
         if opened is dumped:
             return model
-        return type(model).model_validate_json(_json(opened))
+        return type(model).model_validate_json(json.dumps(opened, ensure_ascii=False))
 
     async def is_erased(self, case_id: str) -> bool:
         """True once the case's personal data is erased."""
@@ -142,9 +141,3 @@ class Vault:
                 select(CaseDataKey.erased_at).where(CaseDataKey.case_id == case_id)
             )
         return erased is not None
-
-
-def _json(tree: Any) -> str:
-    import json
-
-    return json.dumps(tree, ensure_ascii=False)
