@@ -107,16 +107,24 @@ class RecordActivities:
 
     async def _write(self, row: dict, record: CaseRecord) -> None:
         async with self.sessions.begin() as session:
-            stmt = insert(Case).values(**row)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[Case.case_id],
-                set_={k: stmt.excluded[k] for k in row if k != "case_id"},
-                where=Case.version < stmt.excluded.version,
-            )
-            await session.execute(stmt)
+            connection = await session.connection()  # Core: the statements are built once
+            await connection.execute(UPSERT_CASE, row)
             if record.events:
-                await session.execute(
-                    insert(CaseEventRow)
-                    .values([e.model_dump() for e in record.events])
-                    .on_conflict_do_nothing(index_elements=[CaseEventRow.case_id, CaseEventRow.seq])
-                )
+                await connection.execute(INSERT_EVENTS, [e.model_dump() for e in record.events])
+
+
+def _upsert_case():
+    """The projection's upsert, built once: a row moves only forward in `version`; every
+    projected column is set from the newer row."""
+    stmt = insert(Case.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=[Case.case_id],
+        set_={k: stmt.excluded[k] for k in CaseProjection.model_fields if k != "case_id"},
+        where=Case.__table__.c.version < stmt.excluded.version,
+    )
+
+
+UPSERT_CASE = _upsert_case()
+INSERT_EVENTS = insert(CaseEventRow.__table__).on_conflict_do_nothing(
+    index_elements=["case_id", "seq"]
+)

@@ -244,6 +244,10 @@ SCENARIOS = {
     # contact letter's delivery.
     "contact_delivered_v1_breach_then_late_assignment": _breach_then_late_assignment,
     "contact_delivered_v1_three_departments_more_time": _three_departments_more_time,
+    # Recorded with patch "local-records-v1" (issue 11): the records run as local activities.
+    "local_records_v1_three_departments_more_time": _three_departments_more_time,
+    "local_records_v1_project_change_pre_dialogue_withdrawal": _project_change_withdrawal,
+    "local_records_v1_dismissal": _dismissal,
 }
 
 

@@ -6,6 +6,7 @@ would break a running case fails here (guard such changes with `workflow.patched
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_histories_cover_both_sides_of_the_core_v2_patch():
     """Cases started before issue 7 (no `core-v2` marker) and after it both replay."""
     marker = "ImNvcmUtdjIi"  # the patch id "core-v2", as the marker's JSON payload in base64
     with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
-    later = ("core_v2_", "contact_delivered_v1_")  # recorded with core v2 and later patches
+    later = ("core_v2_", "contact_delivered_v1_", "local_records_v1_")  # core v2 and later
     assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith(later)}
     assert len(with_marker) >= 6 and len(HISTORIES) - len(with_marker) >= 9
 
@@ -64,5 +65,31 @@ def test_histories_cover_both_sides_of_the_contact_delivered_patch():
     """Cases from before issue 11 count the contact at assignment; later ones at delivery."""
     marker = "ImNvbnRhY3QtZGVsaXZlcmVkLXYxIi"  # the patch id in the marker's JSON, base64
     with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
-    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("contact_delivered_v1_")}
-    assert len(with_marker) == 2
+    later = ("contact_delivered_v1_", "local_records_v1_")
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith(later)}
+    assert len(with_marker) == 5
+
+
+def test_histories_cover_both_sides_of_the_local_records_patch():
+    """Cases from before the local records run them as activities; later ones locally."""
+    marker = "ImxvY2FsLXJlY29yZHMtdjEi"  # the patch id "local-records-v1" in base64 JSON
+    with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("local_records_v1_")}
+    assert len(with_marker) == 3
+    for path in HISTORIES:
+        scheduled = scheduled_activities(path)
+        if path.stem.startswith("local_records_v1_"):
+            assert "record_case" not in scheduled and "send_letter" in scheduled
+        elif path.stem.startswith(("core_v2_", "contact_delivered_v1_", "life_")):
+            assert "record_case" in scheduled
+
+
+def scheduled_activities(path: Path) -> set[str]:
+    """The activity types a committed history scheduled through the server."""
+    data = json.loads(path.read_text())
+    events = data.get("history", data)["events"]
+    return {
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    }

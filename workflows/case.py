@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         CORE_V2_PATCH,
         DB_TIMEOUT,
         LIFE_PATCH,
+        LOCAL_RECORDS_PATCH,
         RETRY,
         CaseDesk,
     )
@@ -87,6 +88,7 @@ class CaseWorkflow:
             self.desk.state.pre_dialogues.append(
                 PreDialogue(topic=PreDialogueTopic.general, requested_at=intake.received_at)
             )
+        self.desk.local_records = v2 and workflow.patched(LOCAL_RECORDS_PATCH)
         self.contact = FirstContact(self.desk)
         self.material = Material(self.desk)
         self.meetings = Meetings(self.desk)
