@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # On SIGTERM the worker stops polling and gives the activities it runs this long to finish
     # (then they are cancelled and retried elsewhere); process managers must wait longer.
     worker_shutdown_grace_seconds: float = Field(20.0, ge=0, le=3600)
+    # Open cases the worker keeps in memory (its workflow cache; about 150-220 KiB each, bench
+    # M4). A case not in it is replayed from its history on its next event (bench M3 "cold").
+    # Aalborg has about 1,200 open cases at once: the default holds them all. At least 1: a
+    # worker caching nothing cannot hold a case while its local record activity runs.
+    worker_cached_cases: int = Field(2000, ge=1, le=200_000)
 
     # Postgres (SQLAlchemy async URL, asyncpg driver). TLS (db/session.py `connect_args`):
     # "disable" adds nothing (the URL's ?ssl=... decides), "require" encrypts (and checks the

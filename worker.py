@@ -87,12 +87,14 @@ def case_worker(
     activities: list,
     *,
     shutdown_grace: timedelta = timedelta(0),
+    cached_cases: int = 1000,
 ) -> Worker:
     """A worker for the case workflows with *activities*: the real ones (`build_worker`), or
     a test's boundary fakes. One place for the sandbox runner and the interceptors.
 
     *shutdown_grace*: on shutdown (SIGTERM in `main`) the activities running get this long to
-    finish before they are cancelled (and retried on another worker)."""
+    finish before they are cancelled (and retried on another worker). *cached_cases*: the
+    workflow cache (open cases kept in memory)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -101,6 +103,7 @@ def case_worker(
         interceptors=[*INTERCEPTORS, ActivityMetrics()],
         activities=activities,
         graceful_shutdown_timeout=shutdown_grace,
+        max_cached_workflows=cached_cases,
     )
 
 
@@ -110,6 +113,7 @@ def build_worker(client: Client, sessions, channel: LetterChannel, settings: Set
         settings.temporal_task_queue,
         activities_for(sessions, channel, settings),
         shutdown_grace=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        cached_cases=settings.worker_cached_cases,
     )
 
 

@@ -162,6 +162,15 @@ def test_worker_shutdown_grace_is_a_bounded_setting():
         settings(worker_shutdown_grace_seconds=-1)
 
 
+def test_worker_cached_cases_is_a_bounded_setting():
+    """At least one case cached: a worker caching nothing stalls every local record 10 s."""
+    assert settings().worker_cached_cases == 2000
+    assert settings(worker_cached_cases=1).worker_cached_cases == 1
+    for bad in (0, -5, 200_001):
+        with pytest.raises(ValueError, match="worker_cached_cases"):
+            settings(worker_cached_cases=bad)
+
+
 # -- Postgres over TLS ----------------------------------------------------------------------
 
 
