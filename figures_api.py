@@ -1,84 +1,311 @@
-"""The figures kept current (commitment 9): `refresh` recomputes them from the closed cases'
-facts and the survey answers and stores a new snapshot; `latest` returns the newest one.
+"""The figures kept current (commitment 9), at scale (docs/figures.md).
 
-Call `refresh` after a case closes and after an answer arrives (it is cheap: one read of two
-tables and one insert). Concurrent refreshes are serialised by a Postgres advisory lock, so
-the newest snapshot is always computed from everything committed before it. The pages, the
-CSV and the JSON read `latest` and never recompute per view.
+- `refresh` aggregates every closed case and answer in Postgres (one GROUP BY over the cells,
+  figures_sql below) and stores a new snapshot: a small header in `figure_snapshots.body` and
+  the rows in `figure_rows`. The formulas are `domain.figures.cell_rows`, shared with the pure
+  reference `domain.figures.figure_rows` (tests/test_figures_sql.py holds them equal).
+- `request_refresh` is what runs after a closing or an answer: it marks the figures stale and
+  refreshes only if no other refresh is running (that one sees the mark and runs again), so a
+  burst of closings costs a few refreshes, not one each.
+- The read side returns only what is asked: the header (with the list of periods), one
+  period's rows, the monthly trend rows, or every row as a stream. The per-case open data is
+  streamed from `closed_cases` by web/figures/open_data.py; no snapshot holds it.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import and_, delete, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.measurement_models import ClosedCase, FigureSnapshot, SurveyAnswer
-from domain.figures import QUESTIONS, CaseFacts, compute
+from db.measurement_models import FigureRow, FigureSnapshot
+from domain import industry
+from domain.figures import ALL, INDICATORS, QUESTIONS, cell_rows, indicator_definitions
 
 log = structlog.get_logger(__name__)
 
 LOCK_KEY = 0x46494755  # "FIGU": the advisory lock that serialises refreshes
 KEEP_SNAPSHOTS = 20  # older snapshots are deleted (the newest is what counts)
+VERSION = 2  # the body is the header; the rows are in figure_rows (migration 0009)
+COLUMNS = [
+    "period",
+    "period_type",
+    "dimension",
+    "group",
+    "indicator",
+    "value",
+    "target",
+    "met",
+    "n",
+    "suppressed",
+]
+_ROW = [getattr(FigureRow, c) for c in COLUMNS]
+_BUMP = text(
+    "INSERT INTO figure_state (id, requested, refreshed) VALUES (1, 1, 0) "
+    "ON CONFLICT (id) DO UPDATE SET requested = figure_state.requested + 1"
+)
+_STATE = text("SELECT requested, refreshed FROM figure_state WHERE id = 1")
+
+# ------------------------------------------------------------------ the aggregation in SQL
+# One row per cell (dimension, group, period): counts for the shares (FILTER) and the order
+# statistics. Periods are a ROLLUP of year > quarter > month in Copenhagen time; a case
+# counts once in "alle", its case type, its industry section and each of its departments.
+_PERIOD_TYPE = {0: "month", 1: "quarter", 3: "year", 7: ALL}  # GROUPING(year, quarter, month)
+_CLOCKS = ("net", "gross")
+_AGGREGATES = [
+    "count(*) AS cases",
+    "count(*) FILTER (WHERE answered) AS answers",
+    "count(*) FILTER (WHERE surveyed) AS surveyed_n",
+    "count(*) FILTER (WHERE surveyed AND answered) AS surveyed_yes",
+    *(
+        f"count(*) FILTER (WHERE {q} BETWEEN 1 AND 5) AS {q}_n, "
+        f"count(*) FILTER (WHERE {q} BETWEEN 4 AND 5) AS {q}_yes"
+        for q in QUESTIONS
+    ),
+    "count(contacted) AS contacted_n, count(*) FILTER (WHERE contacted) AS contacted_yes",
+    "count(on_time) AS on_time_n, count(*) FILTER (WHERE on_time) AS on_time_yes",
+    *(
+        f"count(*) FILTER (WHERE {c} IS NOT NULL AND kl IS NOT NULL) AS {c}_within_n, "
+        f"count(*) FILTER (WHERE {c} <= kl) AS {c}_within_yes, count({c}) AS {c}_n, "
+        # statistics.median: the lower and the upper middle (equal for an odd count)
+        f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {c}) AS {c}_lo, "
+        f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {c} DESC) AS {c}_hi, "
+        # nearest rank, PG's ceil(p * n) as domain.figures.percentile
+        f"percentile_disc(0.8) WITHIN GROUP (ORDER BY {c}) AS {c}_p80"
+        for c in _CLOCKS
+    ),
+]
+SECTIONS_CTE = """sections AS (
+  SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:sections AS text[])) AS s(code, section)
+)"""
+AGGREGATE = text(
+    f"""WITH {SECTIONS_CTE}, facts AS (
+  SELECT to_char(l.t, 'YYYY') AS year, to_char(l.t, 'YYYY-"Q"Q') AS quarter,
+         to_char(l.t, 'YYYY-MM') AS month, c.case_type, c.departments,
+         coalesce(s.section, '{industry.UNKNOWN}') AS section,
+         c.survey_sent_at IS NOT NULL AS surveyed, a.case_id IS NOT NULL AS answered,
+         {", ".join(f"a.{q}" for q in QUESTIONS)},
+         c.contacted_within_deadline AS contacted, c.decided_on_or_before_agreed_date AS on_time,
+         c.net_processing_days AS net, c.gross_days AS gross, c.kl_target_days AS kl
+  FROM closed_cases c
+  CROSS JOIN LATERAL (SELECT c.closed_at AT TIME ZONE 'Europe/Copenhagen' AS t) l
+  LEFT JOIN survey_answers a ON a.case_id = c.case_id
+  LEFT JOIN sections s ON s.code = coalesce(c.industry_code, '')
+)
+SELECT g.dimension, g.grp, f.year, f.quarter, f.month,
+       GROUPING(f.year, f.quarter, f.month) AS level, {", ".join(_AGGREGATES)}
+FROM facts f
+CROSS JOIN LATERAL (
+  SELECT '{ALL}' AS dimension, '{ALL}' AS grp
+  UNION ALL SELECT 'case_type', f.case_type
+  UNION ALL SELECT 'industry', f.section
+  UNION ALL SELECT 'department', unnest(f.departments)
+) g
+GROUP BY g.dimension, g.grp, ROLLUP (f.year, f.quarter, f.month)"""
+)
 
 
-def facts_of(case: ClosedCase, answer: SurveyAnswer | None) -> CaseFacts:
-    return CaseFacts(
-        case_id=case.case_id,
-        case_type=case.case_type,
-        departments=tuple(case.departments),
-        industry_code=case.industry_code,
-        closed_at=case.closed_at,
-        surveyed=case.survey_sent_at is not None,
-        answer=None if answer is None else {q: getattr(answer, q) for q in QUESTIONS},
-        contacted_within_deadline=case.contacted_within_deadline,
-        decided_on_or_before_agreed_date=case.decided_on_or_before_agreed_date,
-        net_processing_days=case.net_processing_days,
-        gross_days=case.gross_days,
-        kl_target_days=case.kl_target_days,
-        closing_reason=case.closing_reason,
+def _values(r) -> dict[str, tuple[float | None, int]]:
+    """A cell's (unrounded value, n) per indicator from its counts, as domain.figures.COMPUTE."""
+
+    def share(prefix: str) -> tuple[float | None, int]:
+        n = r[f"{prefix}_n"]
+        return (r[f"{prefix}_yes"] / n if n else None), n
+
+    values = {
+        "response_rate": share("surveyed"),
+        **{f"satisfied_{q}": share(q) for q in QUESTIONS},
+        "contacted_within_5_working_days": share("contacted"),
+        "decided_on_time": share("on_time"),
+    }
+    for c in _CLOCKS:
+        n, lo, hi = r[f"{c}_n"], r[f"{c}_lo"], r[f"{c}_hi"]
+        values[f"within_kl_target_{c}"] = share(f"{c}_within")
+        values[f"median_days_{c}"] = (round(lo if n % 2 else (lo + hi) / 2, 1) if n else None), n
+        values[f"p80_days_{c}"] = (round(r[f"{c}_p80"], 1) if n else None), n
+    assert values.keys() == INDICATORS.keys()
+    return values
+
+
+def cell_values(result: Iterable) -> dict[tuple[str, str, str, str], dict]:
+    """(period_type, period, dimension, group) -> {"values", "cases", "answers"}."""
+    cells = {}
+    for r in result:
+        period_type = _PERIOD_TYPE[r["level"]]
+        period = {"month": r["month"], "quarter": r["quarter"], "year": r["year"]}.get(
+            period_type, ALL
+        )
+        cells[(period_type, period, r["dimension"], r["grp"])] = {
+            "values": _values(r),
+            "cases": r["cases"],
+            "answers": r["answers"],
+        }
+    return cells
+
+
+def rows_of(cells: dict) -> list[dict]:
+    """The rows in `domain.figures.figure_rows`' order (cells sorted, indicators in order)."""
+    return [row for cell in sorted(cells) for row in cell_rows(cell, cells[cell]["values"])]
+
+
+def header_of(cells: dict, rows: list[dict]) -> dict:
+    everything = cells.get((ALL, ALL, ALL, ALL), {"cases": 0, "answers": 0})
+    months = [cell[1] for cell in cells if cell[0] == "month"]
+    return {
+        "cases": everything["cases"],
+        "answers": everything["answers"],
+        "newest_month": max(months, default=None),
+        "periods": list(dict.fromkeys((r["period"], r["period_type"]) for r in rows)),
+    }
+
+
+async def industry_sections(session: AsyncSession) -> tuple[list[str], list[str]]:
+    """Every stored industry code ('' for none) and its DB07 section, computed in Python."""
+    codes = (
+        await session.scalars(text("SELECT DISTINCT coalesce(industry_code, '') FROM closed_cases"))
+    ).all()
+    codes = sorted(set(codes) | {""})
+    return codes, [industry.section_of(c or None) for c in codes]
+
+
+async def _store(session: AsyncSession) -> tuple[int, dict]:
+    """Aggregate, store the new snapshot and its rows, prune old ones; under the lock."""
+    state = (await session.execute(_STATE)).first()
+    requested = state.requested if state else 0
+    codes, sections = await industry_sections(session)
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    result = await session.execute(AGGREGATE, {"codes": codes, "sections": sections})
+    cells = cell_values(result.mappings().all())
+    rows = rows_of(cells)
+    body = header_of(cells, rows) | {"version": VERSION, "indicators": indicator_definitions()}
+    snapshot = (
+        await session.execute(insert(FigureSnapshot).values(body=body).returning(FigureSnapshot.id))
+    ).scalar_one()
+    if rows:
+        await session.execute(
+            insert(FigureRow),
+            [{"snapshot_id": snapshot, "position": i, **r} for i, r in enumerate(rows)],
+        )
+    await session.execute(
+        delete(FigureSnapshot).where(FigureSnapshot.id <= snapshot - KEEP_SNAPSHOTS)
     )
+    await session.execute(
+        text("UPDATE figure_state SET refreshed = greatest(refreshed, :r) WHERE id = 1"),
+        {"r": requested},
+    )
+    log.info("figures_refreshed", cases=body["cases"], answers=body["answers"], rows=len(rows))
+    return snapshot, body
 
 
-async def refresh(sessions: async_sessionmaker) -> None:
+async def refresh(sessions: async_sessionmaker) -> int:
     """Recompute the figures from every closed case and answer and store them as the newest
-    snapshot (one transaction, under the advisory lock)."""
+    snapshot (one transaction, waiting for any running refresh first). Returns its id."""
     async with sessions() as session, session.begin():
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-        result = await session.execute(
-            select(ClosedCase, SurveyAnswer).outerjoin(
-                SurveyAnswer, SurveyAnswer.case_id == ClosedCase.case_id
-            )
-        )
-        facts = [facts_of(case, answer) for case, answer in result.all()]
-        body = compute(facts)
-        snapshot = FigureSnapshot(body=body)
-        session.add(snapshot)
-        await session.flush()
-        await session.execute(
-            delete(FigureSnapshot).where(FigureSnapshot.id <= snapshot.id - KEEP_SNAPSHOTS)
-        )
-    log.info(
-        "figures_refreshed", cases=body["cases"], answers=body["answers"], rows=len(body["rows"])
+        snapshot, _ = await _store(session)
+    return snapshot
+
+
+async def request_refresh(sessions: async_sessionmaker, *, wait: bool = False) -> int:
+    """Mark the figures stale, then refresh unless another refresh holds the lock (that one
+    sees the mark when it is done and runs again). Call it after the closing's or answer's
+    own transaction has committed. Returns how many refreshes this call ran.
+
+    No mark is lost: a request that finds the lock taken has bumped the counter before
+    trying; whoever holds the lock refreshes while the counter is ahead of what the newest
+    snapshot covers, and after each commit (which releases the lock) tries again.
+
+    With *wait*, the first try waits for the lock instead of returning, so the figures cover
+    this request when it returns (one refresh covers every request that waited with it)."""
+    async with sessions() as session, session.begin():
+        await session.execute(_BUMP)
+    ran, take = 0, "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    while True:
+        async with sessions() as session, session.begin():
+            locked = await session.scalar(text(f"SELECT {take}(:key)"), {"key": LOCK_KEY})
+            if locked is False:
+                return ran
+            state = (await session.execute(_STATE)).first()
+            if state is not None and state.requested <= state.refreshed:
+                return ran
+            await _store(session)
+        ran, take = ran + 1, "pg_try_advisory_xact_lock"
+
+
+# ------------------------------------------------------------------ the read side
+def _newest():
+    return (
+        select(FigureSnapshot.body, FigureSnapshot.computed_at, FigureSnapshot.id)
+        .where(FigureSnapshot.body["version"].as_integer() == VERSION)
+        .order_by(FigureSnapshot.id.desc())
+        .limit(1)
     )
 
 
-async def latest(sessions: async_sessionmaker, *, cases: bool = True) -> dict[str, Any] | None:
-    """The newest snapshot's body with its `computed_at` (ISO 8601) and `snapshot` id; None
-    before the first refresh. Without *cases* the per-case open data (`published_cases`, one
-    entry per closed case) is left in Postgres: the page and the plots need only the rows."""
-    body = FigureSnapshot.body if cases else FigureSnapshot.body.op("-")("published_cases")
+async def header(sessions: async_sessionmaker) -> dict[str, Any] | None:
+    """The newest snapshot's header (version, cases, answers, newest_month, indicators,
+    periods) with its `computed_at` (ISO 8601) and `snapshot` id; None before the first."""
     async with sessions() as session:
-        row = (
-            await session.execute(
-                select(body, FigureSnapshot.computed_at, FigureSnapshot.id)
-                .order_by(FigureSnapshot.id.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await session.execute(_newest())).first()
     if row is None:
         return None
-    found, computed_at, snapshot = row
-    return {**found, "computed_at": computed_at.isoformat(), "snapshot": snapshot}
+    body, computed_at, snapshot = row
+    return {**body, "computed_at": computed_at.isoformat(), "snapshot": snapshot}
+
+
+async def _rows(sessions: async_sessionmaker, snapshot: int, where) -> list[dict]:
+    query = select(*_ROW).where(FigureRow.snapshot_id == snapshot, where)
+    async with sessions() as session:
+        result = await session.execute(query.order_by(FigureRow.position))
+        return [dict(zip(COLUMNS, r, strict=True)) for r in result.all()]
+
+
+def _trend(indicators: Iterable[str]):
+    return and_(
+        FigureRow.period_type == "month",
+        FigureRow.dimension == ALL,
+        FigureRow.indicator.in_(list(indicators)),
+    )
+
+
+async def period_rows(sessions: async_sessionmaker, snapshot: int, period: str) -> list[dict]:
+    """Every row of one period (all dimensions, groups and indicators)."""
+    return await _rows(sessions, snapshot, FigureRow.period == period)
+
+
+async def trend_rows(
+    sessions: async_sessionmaker, snapshot: int, indicators: Iterable[str]
+) -> list[dict]:
+    """The monthly rows of dimension "alle" for *indicators* (the plots)."""
+    return await _rows(sessions, snapshot, _trend(indicators))
+
+
+async def page_rows(
+    sessions: async_sessionmaker, snapshot: int, period: str, indicators: Iterable[str]
+) -> list[dict]:
+    """`period_rows` and `trend_rows` in one query (what /figures reads after the header)."""
+    return await _rows(sessions, snapshot, or_(FigureRow.period == period, _trend(indicators)))
+
+
+async def stream_rows(
+    sessions: async_sessionmaker, snapshot: int, batch: int = 2000
+) -> AsyncIterator[dict]:
+    """Every row of the snapshot in order, read in batches (a server-side cursor)."""
+    query = select(*_ROW).where(FigureRow.snapshot_id == snapshot).order_by(FigureRow.position)
+    async with sessions() as session:
+        result = await session.stream(query.execution_options(yield_per=batch))
+        async for part in result.partitions(batch):
+            for r in part:
+                yield dict(zip(COLUMNS, r, strict=True))
+
+
+async def latest(sessions: async_sessionmaker) -> dict[str, Any] | None:
+    """The newest header with every row (`rows`); None before the first refresh. For tests and
+    the bench's checks: the pages read only what they show."""
+    found = await header(sessions)
+    if found is None:
+        return None
+    return found | {"rows": [r async for r in stream_rows(sessions, found["snapshot"])]}

@@ -206,7 +206,7 @@ async def answer_survey(
     import figures_api  # the figures slice (imported late: only answers need it)
 
     try:
-        await figures_api.refresh(sessions)
+        await figures_api.request_refresh(sessions, wait=True)
     except Exception as err:  # noqa: BLE001 - the answer is stored; the next one refreshes
         log.warning("figures not refreshed", case_id=case_id, error=type(err).__name__)
     return True

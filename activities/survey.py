@@ -34,7 +34,7 @@ async def refresh_figures(sessions: async_sessionmaker, why: str, case_id: str) 
     except ModuleNotFoundError:
         return
     try:
-        await figures_api.refresh(sessions)
+        await figures_api.request_refresh(sessions)
     except Exception as err:  # noqa: BLE001 - logged by kind; the stored facts stand
         activity_logger().warning(
             "figures not refreshed",

@@ -96,7 +96,40 @@ class FigureSnapshot(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     computed_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
-    body: Mapped[dict] = mapped_column(JSONB)
+    body: Mapped[dict] = mapped_column(JSONB)  # the header (migration 0009): no rows, no cases
+
+
+class FigureRow(Base):
+    """One figure of a snapshot (docs/figures.md): the rows `domain.figures.figure_rows`
+    defines, in its order (`position`)."""
+
+    __tablename__ = "figure_rows"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("figure_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(16))
+    period_type: Mapped[str] = mapped_column(String(16))
+    dimension: Mapped[str] = mapped_column(String(32))
+    group: Mapped[str] = mapped_column(String(64))
+    indicator: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    met: Mapped[bool | None] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(Integer)
+    suppressed: Mapped[bool] = mapped_column(Boolean)
+
+
+class FigureState(Base):
+    """One row: `requested` is bumped by every figures_api.request_refresh, `refreshed` is the
+    value the newest snapshot covers; requested > refreshed means the figures are stale."""
+
+    __tablename__ = "figure_state"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    requested: Mapped[int] = mapped_column(BigInteger)
+    refreshed: Mapped[int] = mapped_column(BigInteger)
 
 
 class MonthlyReport(Base):

@@ -221,28 +221,40 @@ def figure_rows(cases: Iterable[CaseFacts]) -> list[dict]:
             for dimension, group in groups_of(case):
                 cells[(period_type, period, dimension, group)].append(case)
     rows = []
-    for (period_type, period, dimension, group), members in sorted(cells.items()):
-        for key, indicator in INDICATORS.items():
-            value, n = COMPUTE[key](members)
-            if n == 0:
-                continue
-            suppressed = indicator.survey and n < MIN_ANSWERS
-            if indicator.unit == "share" and value is not None:
-                value = round(value, 4)
-            rows.append(
-                {
-                    "period": period,
-                    "period_type": period_type,
-                    "dimension": dimension,
-                    "group": group,
-                    "indicator": key,
-                    "value": None if suppressed else value,
-                    "target": indicator.target,
-                    "met": None if suppressed or value is None else indicator.met(value),
-                    "n": n,
-                    "suppressed": suppressed,
-                }
-            )
+    for cell, members in sorted(cells.items()):
+        rows += cell_rows(cell, {key: COMPUTE[key](members) for key in INDICATORS})
+    return rows
+
+
+def cell_rows(
+    cell: tuple[str, str, str, str], values: dict[str, tuple[float | None, int]]
+) -> list[dict]:
+    """The rows of one (period_type, period, dimension, group) from each indicator's unrounded
+    value and n: rounding, targets, suppression, n = 0 left out. Shared by `figure_rows` and
+    the SQL refresh (figures_api), so both publish by the same formulas."""
+    period_type, period, dimension, group = cell
+    rows = []
+    for key, indicator in INDICATORS.items():
+        value, n = values[key]
+        if n == 0:
+            continue
+        suppressed = indicator.survey and n < MIN_ANSWERS
+        if indicator.unit == "share" and value is not None:
+            value = round(value, 4)
+        rows.append(
+            {
+                "period": period,
+                "period_type": period_type,
+                "dimension": dimension,
+                "group": group,
+                "indicator": key,
+                "value": None if suppressed else value,
+                "target": indicator.target,
+                "met": None if suppressed or value is None else indicator.met(value),
+                "n": n,
+                "suppressed": suppressed,
+            }
+        )
     return rows
 
 
@@ -264,6 +276,15 @@ def published_case(case: CaseFacts) -> dict:
     }
 
 
+def indicator_definitions() -> list[dict]:
+    """What each indicator is, for the open data."""
+    return [
+        {"key": i.key, "name": i.name, "unit": i.unit, "target": i.target, "rule": i.rule}
+        | {"survey": i.survey}
+        for i in INDICATORS.values()
+    ]
+
+
 def compute(cases: Iterable[CaseFacts]) -> dict:
     """The figures' snapshot body: the rows, the indicators' definitions, the published cases
     (sorted so that the same facts give the same body)."""
@@ -276,17 +297,7 @@ def compute(cases: Iterable[CaseFacts]) -> dict:
         "cases": len(cases),
         "answers": sum(1 for c in cases if c.answer is not None),
         "newest_month": max((periods_of(c.closed_at)[0][1] for c in cases), default=None),
-        "indicators": [
-            {
-                "key": i.key,
-                "name": i.name,
-                "unit": i.unit,
-                "target": i.target,
-                "rule": i.rule,
-                "survey": i.survey,
-            }
-            for i in INDICATORS.values()
-        ],
+        "indicators": indicator_definitions(),
         "rows": figure_rows(cases),
         "published_cases": published,
     }

@@ -1,6 +1,7 @@
 """figures_api on real Postgres (the dev stack's embedded Postgres, migrated with Alembic):
 closed cases and answers inserted as the survey workflow stores them, `refresh` computes and
-stores a snapshot, `latest` returns it; concurrent refreshes are serialised."""
+stores a snapshot, the read side returns its header and the rows asked for; concurrent
+refreshes are serialised, requested refreshes coalesced."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 import figures_api
-from db.measurement_models import ClosedCase, FigureSnapshot, SurveyAnswer
+from db.measurement_models import ClosedCase, FigureSnapshot, FigureState, SurveyAnswer
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
 from domain.figures import MIN_ANSWERS
 from tests.test_e2e import stack  # noqa: F401 - the module's running dev stack
+from web.figures.open_data import published_cases
 
 pytestmark = pytest.mark.e2e
 
@@ -123,12 +125,36 @@ async def test_refresh_computes_from_the_stored_cases_and_answers(empty):
     assert row(body, "within_kl_target_net")["value"] == 0.9
     assert row(body, "within_kl_target_gross")["value"] == 0.0
     assert row(body, "median_days_gross", dimension="industry", group="F")["value"] == 50.0
-    assert len(body["published_cases"]) == 10
-    assert "FIG-" not in str(body["published_cases"])
-    # the page reads the same snapshot without the per-case open data
-    page = await figures_api.latest(empty, cases=False)
-    assert "published_cases" not in page
-    assert page == {k: v for k, v in body.items() if k != "published_cases"}
+    assert "published_cases" not in body
+    # what the page reads: the header with its periods, then one period's rows and the trend
+    header = await figures_api.header(empty)
+    assert header == {k: v for k, v in body.items() if k != "rows"}
+    assert sorted(header["periods"]) == [
+        ["2026", "year"], ["2026-06", "month"], ["2026-Q2", "quarter"], ["alle", "alle"]
+    ]  # fmt: skip
+    rows = await figures_api.page_rows(empty, header["snapshot"], "2026", ["response_rate"])
+    assert rows == [
+        r
+        for r in body["rows"]
+        if r["period"] == "2026"
+        or (
+            r["period_type"] == "month"
+            and r["dimension"] == "alle"
+            and r["indicator"] == "response_rate"
+        )
+    ]
+    assert await figures_api.period_rows(empty, header["snapshot"], "2026") == [
+        r for r in body["rows"] if r["period"] == "2026"
+    ]
+    assert await figures_api.trend_rows(empty, header["snapshot"], ["response_rate"]) == [
+        row(body, "response_rate", "2026-06")
+    ]
+    # the open data's cases come from closed_cases, without ids, references or scores
+    published = [c async for c in published_cases(empty)]
+    assert len(published) == 10 and sum(c["answered"] for c in published) == 6
+    assert "FIG-" not in str(published) and "overall" not in str(published)
+    keys = [(c["month"], c["case_type"], c["surveyed"], c["answered"]) for c in published]
+    assert keys == sorted(keys) and published == [c async for c in published_cases(empty)]
 
 
 async def test_an_answer_moves_the_figures_a_changed_answer_changes_the_value_not_the_count(
@@ -187,3 +213,65 @@ async def test_periods_across_the_new_year_from_stored_times(empty):
     assert row(body, "decided_on_time", "2027-01")["value"] == 0.0
     assert row(body, "decided_on_time", "2027-Q1")["n"] == 1
     assert body["newest_month"] == "2027-01"
+
+
+async def state(sessions) -> tuple[int, int]:
+    async with sessions() as session:
+        found = (await session.execute(select(FigureState))).scalar_one()
+        return found.requested, found.refreshed
+
+
+async def test_requested_refreshes_are_coalesced_and_the_last_includes_every_case(empty):
+    async def close_and_request(n: int) -> int:
+        await insert(empty, closed_case(n), answer(n))
+        return await figures_api.request_refresh(empty)
+
+    before = await state(empty)
+    ran = await asyncio.gather(*(close_and_request(i) for i in range(30)))
+    assert 1 <= sum(ran) < 30 // 2, ran  # far fewer refreshes than requests
+    requested, refreshed = await state(empty)
+    assert requested == before[0] + 30 and refreshed == requested  # nothing left stale
+    body = await figures_api.latest(empty)
+    assert body["cases"] == 30 and body["answers"] == 30
+    assert row(body, "satisfied_overall")["n"] == 30
+
+
+async def test_a_request_while_a_refresh_runs_returns_at_once_and_is_not_lost(empty):
+    await insert(empty, closed_case(1))
+    await figures_api.refresh(empty)
+    async with empty() as holder, holder.begin():  # a refresh in progress holds the lock
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": figures_api.LOCK_KEY})
+        await insert(empty, closed_case(2))
+        assert await asyncio.wait_for(figures_api.request_refresh(empty), 5) == 0
+        requested, refreshed = await state(empty)
+        assert requested > refreshed  # the mark is left for the holder
+    # the holder, after its commit, re-reads the mark and refreshes again
+    assert await figures_api.request_refresh(empty) == 1
+    assert (await figures_api.latest(empty))["cases"] == 2
+    assert await figures_api.request_refresh(empty) == 1  # a new mark: one more refresh
+
+
+async def test_an_old_format_snapshot_is_never_read(empty):
+    await insert(empty, closed_case(1))
+    assert await figures_api.header(empty) is None
+    snapshot = await figures_api.refresh(empty)
+    async with empty() as session, session.begin():  # e.g. written by the code before 0009
+        session.add(
+            FigureSnapshot(body={"version": 1, "cases": 9, "rows": [], "published_cases": []})
+        )
+    found = await figures_api.header(empty)
+    assert found["snapshot"] == snapshot and found["cases"] == 1
+
+
+async def test_a_waiting_request_returns_with_figures_that_include_it(empty):
+    """The answer's request (survey_api) waits, so its figures have moved when it returns."""
+    await insert(empty, closed_case(1))
+    await figures_api.refresh(empty)
+    async with empty() as holder, holder.begin():
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": figures_api.LOCK_KEY})
+        await insert(empty, closed_case(2))
+        waiting = asyncio.create_task(figures_api.request_refresh(empty, wait=True))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+    assert await asyncio.wait_for(waiting, 10) == 1
+    assert (await figures_api.latest(empty))["cases"] == 2

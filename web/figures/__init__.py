@@ -1,59 +1,52 @@
 """The public figures (commitment 9): `/figures` (the indicators against the agreement's
 targets, trend plots, every industry side by side), the open data `/figures.json` and
-`/figures.csv`, and the plots as SVG under `/figures/plots/<name>.svg`.
+`/figures.csv` (streamed, web/figures/open_data.py), and the plots as SVG under
+`/figures/plots/<name>.svg`.
 
-Everything is read from the newest snapshot (`figures_api.latest`); nothing is recomputed per
-view, and no free text is ever shown here. docs/figures.md documents every figure and column.
+Everything is read from the newest snapshot (figures_api's read side: the header, the chosen
+period's rows and the monthly trend rows, never every row); nothing is recomputed per view,
+and no free text is ever shown here. docs/figures.md documents every figure and column.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 import figures_api
-from domain import industry
 from web.figures import plots
+from web.figures.open_data import COLUMNS, csv_stream, json_stream
 from web.figures.view import COMPARE, DIMENSIONS, INDICATORS, Figures
 from web.pages.routes import render
 
+__all__ = ["COLUMNS", "router"]
+
 router = APIRouter(include_in_schema=False)
 
-COLUMNS = [
-    "period",
-    "period_type",
-    "dimension",
-    "group",
-    "indicator",
-    "value",
-    "target",
-    "met",
-    "n",
-    "suppressed",
-]
-EMPTY = {"cases": 0, "answers": 0, "newest_month": None, "rows": [], "published_cases": []}
+EMPTY = {"cases": 0, "answers": 0, "newest_month": None, "periods": [], "indicators": []}
 OPEN_HEADERS = {"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"}
+TREND = sorted({key for p in plots.PLOTS.values() for key in p.indicators})
 
 
-async def _latest(request: Request, cases: bool = False) -> dict:
-    """The newest figures; the per-case open data only for the JSON document (*cases*)."""
-    body = await figures_api.latest(request.app.state.services.sessions, cases=cases)
-    return body or {**EMPTY, "computed_at": None, "snapshot": None}
+async def _header(request: Request) -> dict:
+    """The newest snapshot's header (the empty one before the first refresh)."""
+    found = await figures_api.header(request.app.state.services.sessions)
+    return found or {**EMPTY, "computed_at": None, "snapshot": None}
 
 
 @router.get("/figures")
 async def figures_page(request: Request, periode: str | None = None):
-    body = await _latest(request)
-    figures = Figures(body)
-    periods = figures.periods()
+    body = await _header(request)
+    periods = Figures(body).periods()
     known = {p for p, _, _ in periods}
-    period = periode if periode in known else figures.default_period()
+    period = periode if periode in known else Figures(body).default_period()
     chosen = next((name for p, _, name in periods if p == period), None)
+    rows = []
+    if body["snapshot"] is not None:
+        sessions = request.app.state.services.sessions
+        rows = await figures_api.page_rows(sessions, body["snapshot"], period, TREND)
+    figures = Figures(body, rows)
     return render(
         request,
         "figures_page.html",
@@ -92,8 +85,9 @@ def _updated(computed_at: str | None) -> str:
 async def plot(request: Request, name: str) -> Response:
     if name not in plots.PLOTS:
         raise HTTPException(status_code=404)
-    body = await _latest(request)
-    svg = plots.svg(name, Figures(body), f"{body.get('snapshot')}@{body.get('computed_at')}")
+    body = await _header(request)
+    version = f"{body.get('snapshot')}@{body.get('computed_at')}"
+    svg = await plots.svg_of(name, request.app.state.services.sessions, body, version)
     return Response(
         svg,
         media_type="image/svg+xml",
@@ -105,55 +99,21 @@ async def plot(request: Request, name: str) -> Response:
     )
 
 
-def open_data(body: dict) -> dict:
-    """The JSON document: the rows, what each indicator is, the groups' names, and the
-    published cases the non-survey figures can be recomputed from."""
-    return {
-        "computed_at": body.get("computed_at"),
-        "cases": body["cases"],
-        "answers": body["answers"],
-        "columns": COLUMNS,
-        "indicators": body.get("indicators") or [],
-        "industry_sections": industry.SECTIONS | {industry.UNKNOWN: industry.UNKNOWN_NAME},
-        "rows": body["rows"],
-        "published_cases": body["published_cases"],
-        "documentation": "/figures#om-tallene and docs/figures.md",
-    }
-
-
 @router.get("/figures.json")
 async def figures_json(request: Request) -> Response:
-    document = open_data(await _latest(request, cases=True))
-    return Response(
-        json.dumps(document, ensure_ascii=False, indent=1),
-        media_type="application/json",
-        headers=OPEN_HEADERS,
+    sessions = request.app.state.services.sessions
+    found = await figures_api.header(sessions)
+    return StreamingResponse(
+        json_stream(sessions, found), media_type="application/json", headers=OPEN_HEADERS
     )
-
-
-def csv_text(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [
-                ""
-                if row[c] is None
-                else str(row[c]).lower()
-                if isinstance(row[c], bool)
-                else row[c]
-                for c in COLUMNS
-            ]
-        )
-    return out.getvalue()
 
 
 @router.get("/figures.csv")
 async def figures_csv(request: Request) -> Response:
-    body = await _latest(request)
-    return Response(
-        csv_text(body["rows"]),
+    sessions = request.app.state.services.sessions
+    found = await figures_api.header(sessions)
+    return StreamingResponse(
+        csv_stream(sessions, found),
         media_type="text/csv; charset=utf-8",
         headers={**OPEN_HEADERS, "Content-Disposition": 'inline; filename="figures.csv"'},
     )

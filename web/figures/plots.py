@@ -1,7 +1,8 @@
 """The trend plots, drawn server-side as SVG with matplotlib (Agg, no pyplot state): one line
 per indicator over the months, its target as a dashed line; a suppressed month is a gap.
 
-Each plot is drawn once per snapshot (kept in a small cache), not per page view."""
+Each plot is drawn once per snapshot (kept in a small cache), not per page view, from the
+snapshot's monthly rows only."""
 
 from __future__ import annotations
 
@@ -135,3 +136,19 @@ def svg(plot_name: str, figures: Figures, snapshot: str) -> bytes:
                 _cache.clear()
             _cache[key] = _draw(plot, figures)
         return _cache[key]
+
+
+async def svg_of(plot_name: str, sessions, header: dict, snapshot: str) -> bytes:
+    """`svg`, reading the plot's monthly rows (figures_api.trend_rows) only when it is not
+    drawn yet for this snapshot."""
+    with _lock:
+        if (snapshot, plot_name) in _cache:
+            return _cache[(snapshot, plot_name)]
+    rows = []
+    if header.get("snapshot") is not None:
+        import figures_api
+
+        rows = await figures_api.trend_rows(
+            sessions, header["snapshot"], PLOTS[plot_name].indicators
+        )
+    return svg(plot_name, Figures(header, rows), snapshot)

@@ -1,9 +1,11 @@
-"""What the figures page shows, read from the newest snapshot's rows (never recomputed here):
+"""What the figures page shows, read from the newest snapshot (never recomputed here):
 the chosen period's indicators against their targets, the monthly trends, and the same
 indicators per industry, department and case type side by side."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain import industry
@@ -124,17 +126,20 @@ def cell(indicator: str, row: dict | None) -> Cell:
 
 
 class Figures:
-    """The snapshot's rows, indexed for the page."""
+    """What the page reads of the newest snapshot: its header (with every period) and the rows
+    it shows (the chosen period's, the monthly trend's), indexed by key."""
 
-    def __init__(self, body: dict):
-        self.body = body
-        self.index = {
-            (r["period"], r["dimension"], r["group"], r["indicator"]): r for r in body["rows"]
-        }
+    def __init__(self, header: dict, rows: Iterable[dict] = ()):
+        self.body = header
+        self.index: dict[tuple[str, str, str, str], dict] = {}
+        self.groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for r in rows:
+            self.index[(r["period"], r["dimension"], r["group"], r["indicator"])] = r
+            self.groups[(r["period"], r["dimension"])].add(r["group"])
 
     def periods(self) -> list[tuple[str, str, str]]:
         """(period, period_type, name) of every period with figures, newest first per type."""
-        seen = {(r["period"], r["period_type"]) for r in self.body["rows"]}
+        seen = {(p, t) for p, t in self.body.get("periods") or []}
         order = {"year": 0, "quarter": 1, "month": 2, ALL: 3}
         ordered = sorted(seen, key=lambda p: p[0], reverse=True)
         ordered.sort(key=lambda p: order[p[1]])
@@ -150,8 +155,7 @@ class Figures:
 
     def side_by_side(self, period: str, dimension: str) -> list[tuple[str, list[Cell]]]:
         groups = sorted(
-            {g for (p, d, g, _) in self.index if p == period and d == dimension},
-            key=lambda g: (g == industry.UNKNOWN, g),
+            self.groups.get((period, dimension), ()), key=lambda g: (g == industry.UNKNOWN, g)
         )
         return [
             (
@@ -162,7 +166,7 @@ class Figures:
         ]
 
     def months(self) -> list[str]:
-        return sorted({r["period"] for r in self.body["rows"] if r["period_type"] == "month"})
+        return sorted(p for p, t in self.body.get("periods") or [] if t == "month")
 
     def trend(self, indicators: list[str]) -> list[tuple[str, list[Cell]]]:
         """Per month (oldest first), the indicators for all cases."""
