@@ -13,6 +13,7 @@ import pytest
 from temporalio.common import SearchAttributeKey
 
 from schemas import search_attributes as sa
+from workflows import PASSTHROUGH_MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = sorted((ROOT / "workflows").rglob("*.py"))
@@ -167,6 +168,39 @@ def test_there_are_workflow_files() -> None:
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_workflow_code_is_deterministic(path: Path) -> None:
     assert problems_in(path.read_text(encoding="utf-8")) == []
+
+
+MUTABLE_CALLS = {"list", "dict", "set", "deque", "defaultdict", "Counter", "OrderedDict"}
+
+
+def module_state_in(source: str) -> list[str]:
+    """Module-level names bound to a mutable container ('line: name'): the workflow modules are
+    passed through the sandbox (workflows/__init__.py), so such a value would be shared by
+    every workflow run in the worker."""
+    found = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        value = node.value
+        mutable = isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp)
+        if isinstance(value, ast.Call):
+            mutable = (dotted(value.func) or "").split(".")[-1] in MUTABLE_CALLS
+        if mutable:
+            found += [f"{node.lineno}: {dotted(t)}" for t in targets]
+    return found
+
+
+def test_the_checker_finds_module_state() -> None:
+    source = "A = []\nB: dict = {}\nC = collections.deque()\nD = (1, 2)\nE = frozenset()\n"
+    assert module_state_in(source) == ["1: A", "2: B", "3: C"]
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_workflow_modules_keep_no_state(path: Path) -> None:
+    """Shared by every run (passed through the sandbox): constants only at module level."""
+    assert "workflows" in PASSTHROUGH_MODULES
+    assert module_state_in(path.read_text(encoding="utf-8")) == []
 
 
 @pytest.mark.parametrize(

@@ -214,8 +214,8 @@ class CaseDesk:
                 start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=RETRY,
             )
-        except ActivityError as err:
-            refused = refusal(err)
+        except (ActivityError, ApplicationError) as err:  # a local activity's own error
+            refused = refusal(err)  # arrives unwrapped (no ActivityError around it)
             if refused is None:
                 raise
             self.needs_attention(f"record {kind} refused: {refused}")

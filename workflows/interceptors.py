@@ -165,4 +165,4 @@ class TracePropagation(Interceptor):
         return _TraceActivity(next)
 
 
-INTERCEPTORS = [UpdateArgumentGuard(), TracePropagation()]
+INTERCEPTORS = (UpdateArgumentGuard(), TracePropagation())

@@ -22,9 +22,10 @@ FIRST_TRIES = RetryPolicy(
 )
 
 
-def refusal(err: ActivityError) -> str | None:
-    """The one-line reason if *err* is a permanent refusal (non-retryable), else None."""
-    cause = err.cause
+def refusal(err: ActivityError | ApplicationError) -> str | None:
+    """The one-line reason if *err* is a permanent refusal (non-retryable), else None. A
+    local activity's failure comes as its ApplicationError itself; an activity's, wrapped."""
+    cause = err if isinstance(err, ApplicationError) else err.cause
     if isinstance(cause, ApplicationError) and cause.non_retryable:
         return f"{cause.type or 'refused'}: {cause.message}"[:300]
     return None
