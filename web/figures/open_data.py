@@ -41,6 +41,8 @@ ORDER BY to_char(c.closed_at AT TIME ZONE 'Europe/Copenhagen', 'YYYY-MM'), c.cas
 async def published_cases(sessions: async_sessionmaker, batch: int = BATCH) -> AsyncIterator[dict]:
     """Every closed case as `domain.figures.published_case` publishes it."""
     async with sessions() as session:
+        # one snapshot of the database for the codes and the cases
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         codes, sections = await figures_api.industry_sections(session)
         result = await session.stream(
             PUBLISHED.execution_options(yield_per=batch), {"codes": codes, "sections": sections}
