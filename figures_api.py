@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import structlog
@@ -251,22 +251,42 @@ def _newest():
     )
 
 
-async def header(sessions: async_sessionmaker) -> dict[str, Any] | None:
-    """The newest snapshot's header (version, cases, answers, newest_month, indicators,
-    periods) with its `computed_at` (ISO 8601) and `snapshot` id; None before the first."""
-    async with sessions() as session:
-        row = (await session.execute(_newest())).first()
+def _header_of(row) -> dict[str, Any] | None:
     if row is None:
         return None
     body, computed_at, snapshot = row
     return {**body, "computed_at": computed_at.isoformat(), "snapshot": snapshot}
 
 
-async def _rows(sessions: async_sessionmaker, snapshot: int, where) -> list[dict]:
-    query = select(*_ROW).where(FigureRow.snapshot_id == snapshot, where)
+async def header(sessions: async_sessionmaker) -> dict[str, Any] | None:
+    """The newest snapshot's header (version, cases, answers, newest_month, indicators,
+    periods) with its `computed_at` (ISO 8601) and `snapshot` id; None before the first."""
     async with sessions() as session:
-        result = await session.execute(query.order_by(FigureRow.position))
-        return [dict(zip(COLUMNS, r, strict=True)) for r in result.all()]
+        return _header_of((await session.execute(_newest())).first())
+
+
+async def _read(session: AsyncSession, snapshot: int, where) -> list[dict]:
+    query = select(*_ROW).where(FigureRow.snapshot_id == snapshot, where)
+    result = await session.execute(query.order_by(FigureRow.position))
+    return [dict(zip(COLUMNS, r, strict=True)) for r in result.all()]
+
+
+async def _rows(sessions: async_sessionmaker, snapshot: int, where) -> list[dict]:
+    async with sessions() as session:
+        return await _read(session, snapshot, where)
+
+
+async def page(
+    sessions: async_sessionmaker, choose: Callable[[dict], str], indicators: Iterable[str]
+) -> tuple[dict[str, Any] | None, list[dict]]:
+    """What /figures reads, on one connection: the header, then `page_rows` for the period
+    *choose(header)* picks. (None, []) before the first refresh."""
+    async with sessions() as session:
+        found = _header_of((await session.execute(_newest())).first())
+        if found is None:
+            return None, []
+        where = or_(FigureRow.period == choose(found), _trend(indicators))
+        return found, await _read(session, found["snapshot"], where)
 
 
 def _trend(indicators: Iterable[str]):

@@ -619,17 +619,15 @@ async def m5(settings, web_url, size) -> dict:
             "s": round(time.perf_counter() - t, 2),
         }
 
-        # the page's queries: the header (with the periods), then the default period's rows
-        # and the plots' monthly rows (what GET /figures reads)
+        # the page's queries (figures_api.page: the header with the periods, then the default
+        # period's rows and the plots' monthly rows, on one connection: what GET /figures reads)
         from web.figures import TREND
 
         page, count = [], []
         for _ in range(samples):
             if "refresh_error" not in out:  # no snapshot of these cases to read
                 t = time.perf_counter()
-                header = await figures_api.header(sessions)
-                period = (header["newest_month"] or "alle")[:4]
-                await figures_api.page_rows(sessions, header["snapshot"], period, TREND)
+                await figures_api.page(sessions, lambda h: (h["newest_month"] or "alle")[:4], TREND)
                 page.append(time.perf_counter() - t)
             t = time.perf_counter()
             await conn.fetchrow("SELECT count(*), count(*) FILTER (WHERE met) FROM bench_minimal")

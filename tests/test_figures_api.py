@@ -143,6 +143,10 @@ async def test_refresh_computes_from_the_stored_cases_and_answers(empty):
             and r["indicator"] == "response_rate"
         )
     ]
+    assert await figures_api.page(empty, lambda h: h["newest_month"][:4], ["response_rate"]) == (
+        header,
+        rows,
+    )
     assert await figures_api.period_rows(empty, header["snapshot"], "2026") == [
         r for r in body["rows"] if r["period"] == "2026"
     ]

@@ -37,15 +37,17 @@ async def _header(request: Request) -> dict:
 
 @router.get("/figures")
 async def figures_page(request: Request, periode: str | None = None):
-    body = await _header(request)
+    def choose(header: dict) -> str:
+        """The asked period if it has figures, else the default (the newest case's year)."""
+        known = {p for p, _ in header.get("periods") or []}
+        return periode if periode in known else Figures(header).default_period()
+
+    found, rows = await figures_api.page(request.app.state.services.sessions, choose, TREND)
+    body = found or {**EMPTY, "computed_at": None, "snapshot": None}
     periods = Figures(body).periods()
     known = {p for p, _, _ in periods}
-    period = periode if periode in known else Figures(body).default_period()
+    period = choose(body)
     chosen = next((name for p, _, name in periods if p == period), None)
-    rows = []
-    if body["snapshot"] is not None:
-        sessions = request.app.state.services.sessions
-        rows = await figures_api.page_rows(sessions, body["snapshot"], period, TREND)
     figures = Figures(body, rows)
     return render(
         request,
