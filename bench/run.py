@@ -724,13 +724,20 @@ async def m2_twin_life(env, queue: str) -> dict:
     handle = await c.start_workflow(
         TwinCase.run, twin.pad(twin.START_PAYLOAD), id=wid, task_queue=queue
     )
-    for _ in range(3):  # assignment, material, material
-        await handle.execute_update(TwinCase.act, twin.pad(120))
+    # the case life's two spans of compressed time, slept at the same points: 3 days between
+    # its two material reports, and 20 days before the date change (the case sleeps to 3 days
+    # before its agreed date); the twin's review deadlines (30 days) and agreed date (60 days)
+    # stay pending meanwhile
+    await handle.execute_update(TwinCase.act, twin.pad(120))  # assignment
+    await handle.execute_update(TwinCase.act, twin.pad(120))  # material
+    await env.sleep(timedelta(days=3))
+    await handle.execute_update(TwinCase.act, twin.pad(120))  # material
     while not (await handle.query(TwinCase.progress))["reviews_started"]:
         await asyncio.sleep(0.01)
     reviews = [c.get_workflow_handle(f"{wid}-review-{d}") for d in ("building", "environment")]
     for r in reviews:
         await r.execute_update(TwinReview.submit, twin.pad(120))
+    await env.sleep(timedelta(days=20))
     await handle.execute_update(TwinCase.act, twin.pad(120))  # more time
     fire = c.get_workflow_handle(f"{wid}-review-fire")
     await fire.execute_update(TwinReview.submit, twin.pad(120))
