@@ -1,15 +1,9 @@
-"""The figures kept current (commitment 9), at scale (docs/figures.md).
-
-- `refresh` aggregates every closed case and answer in Postgres (one GROUP BY over the cells,
-  the SQL below) and stores a new snapshot: a small header in `figure_snapshots.body` and
-  the rows in `figure_rows`. The formulas are `domain.figures.cell_rows`, shared with the pure
-  reference `domain.figures.figure_rows` (tests/test_figures_sql.py holds them equal).
-- `request_refresh` is what runs after a closing or an answer: it marks the figures stale and
-  refreshes only if no other refresh is running (that one sees the mark and runs again), so a
-  burst of closings costs a few refreshes, not one each.
-- The read side returns only what is asked: the header (with the list of periods), one
-  period's rows, the monthly trend rows, or every row as a stream. The per-case open data is
-  streamed from `closed_cases` by web/figures/open_data.py; no snapshot holds it.
+"""The figures kept current (commitment 9), at scale (docs/figures.md): `refresh` aggregates
+every closed case and answer in Postgres (the SQL below; the rows made by
+`domain.figures.cell_rows`, as the pure reference does) and stores a snapshot (a header in
+`figure_snapshots.body`, the rows in `figure_rows`); `request_refresh`, run after closings
+and answers, coalesces them; the read side returns only what is asked for. The per-case open
+data is streamed from `closed_cases` by web/figures/open_data.py; no snapshot holds it.
 """
 
 from __future__ import annotations
@@ -279,8 +273,9 @@ async def _rows(sessions: async_sessionmaker, snapshot: int, where) -> list[dict
 async def page(
     sessions: async_sessionmaker, choose: Callable[[dict], str], indicators: Iterable[str]
 ) -> tuple[dict[str, Any] | None, list[dict]]:
-    """What /figures reads, on one connection: the header, then `page_rows` for the period
-    *choose(header)* picks. (None, []) before the first refresh."""
+    """What /figures reads, on one connection: the header, then the rows of the period
+    *choose(header)* picks and the monthly rows of *indicators* (as `period_rows` and
+    `trend_rows`, in one query). (None, []) before the first refresh."""
     async with sessions() as session:
         found = _header_of((await session.execute(_newest())).first())
         if found is None:
@@ -307,13 +302,6 @@ async def trend_rows(
 ) -> list[dict]:
     """The monthly rows of dimension "alle" for *indicators* (the plots)."""
     return await _rows(sessions, snapshot, _trend(indicators))
-
-
-async def page_rows(
-    sessions: async_sessionmaker, snapshot: int, period: str, indicators: Iterable[str]
-) -> list[dict]:
-    """`period_rows` and `trend_rows` in one query (what /figures reads after the header)."""
-    return await _rows(sessions, snapshot, or_(FigureRow.period == period, _trend(indicators)))
 
 
 async def stream_rows(

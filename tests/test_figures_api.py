@@ -132,8 +132,7 @@ async def test_refresh_computes_from_the_stored_cases_and_answers(empty):
     assert sorted(header["periods"]) == [
         ["2026", "year"], ["2026-06", "month"], ["2026-Q2", "quarter"], ["alle", "alle"]
     ]  # fmt: skip
-    rows = await figures_api.page_rows(empty, header["snapshot"], "2026", ["response_rate"])
-    assert rows == [
+    rows = [
         r
         for r in body["rows"]
         if r["period"] == "2026"
@@ -142,7 +141,7 @@ async def test_refresh_computes_from_the_stored_cases_and_answers(empty):
             and r["dimension"] == "alle"
             and r["indicator"] == "response_rate"
         )
-    ]
+    ]  # what the page reads: the chosen period and the plotted months
     assert await figures_api.page(empty, lambda h: h["newest_month"][:4], ["response_rate"]) == (
         header,
         rows,
