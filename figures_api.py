@@ -8,6 +8,7 @@ data is streamed from `closed_cases` by web/figures/open_data.py; no snapshot ho
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -209,19 +210,23 @@ async def refresh(sessions: async_sessionmaker) -> int:
     return snapshot
 
 
-async def request_refresh(sessions: async_sessionmaker, *, wait: bool = False) -> int:
-    """Mark the figures stale, then refresh unless another refresh holds the lock (that one
-    sees the mark when it is done and runs again). Call it after the closing's or answer's
-    own transaction has committed. Returns how many refreshes this call ran.
+async def mark_stale(sessions: async_sessionmaker) -> None:
+    """Record (durably) that the figures miss something committed: a closing or an answer.
+    Call it after that transaction has committed."""
+    async with sessions() as session, session.begin():
+        await session.execute(_BUMP)
+
+
+async def catch_up(sessions: async_sessionmaker, *, wait: bool = False) -> int:
+    """Refresh while the figures are marked stale, unless another refresh holds the lock (that
+    one sees the mark when it is done and runs again). Returns how many refreshes ran here.
 
     No mark is lost: a request that finds the lock taken has bumped the counter before
     trying; whoever holds the lock refreshes while the counter is ahead of what the newest
     snapshot covers, and after each commit (which releases the lock) tries again.
 
     With *wait*, the first try waits for the lock instead of returning, so the figures cover
-    this request when it returns (one refresh covers every request that waited with it)."""
-    async with sessions() as session, session.begin():
-        await session.execute(_BUMP)
+    every mark made before the call when it returns."""
     ran, take = 0, "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
     while True:
         async with sessions() as session, session.begin():
@@ -233,6 +238,38 @@ async def request_refresh(sessions: async_sessionmaker, *, wait: bool = False) -
                 return ran
             await _store(session)
         ran, take = ran + 1, "pg_try_advisory_xact_lock"
+
+
+async def request_refresh(sessions: async_sessionmaker, *, wait: bool = False) -> int:
+    """Mark the figures stale and catch up here (see `catch_up`)."""
+    await mark_stale(sessions)
+    return await catch_up(sessions, wait=wait)
+
+
+_BACKGROUND: set[asyncio.Task] = set()  # held here: the event loop keeps tasks only weakly
+
+
+def catch_up_later(sessions: async_sessionmaker) -> None:
+    """`catch_up` in the background of this process: a closing's activity or an answer's
+    request does not wait for a refresh (O(all closed cases): seconds at 100,000 cases).
+    A failure is logged; the mark stays, so the next request (or the worker's next start)
+    refreshes."""
+
+    async def run() -> None:
+        try:
+            await catch_up(sessions)
+        except Exception as err:  # noqa: BLE001 - the mark stays; logged by kind
+            log.warning("figures not refreshed", error=type(err).__name__)
+
+    task = asyncio.get_running_loop().create_task(run())
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def settled() -> None:
+    """Wait until this process's background refreshes are done (tests and the bench)."""
+    while _BACKGROUND:
+        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
 
 
 # ------------------------------------------------------------------ the read side

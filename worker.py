@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+import figures_api
 from activities.booking import BookingActivities
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
@@ -167,6 +168,7 @@ async def main() -> None:
     engine = make_engine(settings.database_url, settings)
     sessions = make_sessionmaker(engine)
     worker = build_worker(client, sessions, EmailChannel(settings), settings)
+    figures_api.catch_up_later(sessions)  # a refresh a stopped worker left undone
     health = await health_on_start(settings, client, sessions, worker, log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,7 +3,8 @@ the one reminder letter (through the letter outbox, so it goes out once).
 
 The facts row in `closed_cases` is written once; the survey's instants (sent, reminded,
 closes) are set when known and never unset or moved. When a case's row is new, the figures
-are recomputed (`figures_api.refresh`), so they move as cases close. Logs carry ids only.
+are marked stale and recomputed in the background (`figures_api`), so they move as cases
+close. Logs carry ids only.
 """
 
 from __future__ import annotations
@@ -27,19 +28,22 @@ REMINDER_KEY = "survey-reminder"
 
 
 async def refresh_figures(sessions: async_sessionmaker, why: str, case_id: str) -> None:
-    """Recompute the published figures (the figures slice's `figures_api`). A failure here
-    does not undo what was stored: the next closing or answer recomputes them again."""
+    """Mark the published figures stale and have them recomputed in the background
+    (`figures_api.catch_up_later`). A failure here does not undo what was stored: the mark
+    stays, and the next closing, answer or worker start recomputes them."""
     try:
         import figures_api  # the figures slice; imported late (it imports the figures' domain)
     except ModuleNotFoundError:
         return
     try:
-        await figures_api.request_refresh(sessions)
+        await figures_api.mark_stale(sessions)
     except Exception as err:  # noqa: BLE001 - logged by kind; the stored facts stand
         activity_logger().warning(
-            "figures not refreshed",
+            "figures not marked stale",
             extra={"case_id": case_id, "why": why, "error": type(err).__name__},
         )
+        return
+    figures_api.catch_up_later(sessions)  # the case does not wait for the refresh
 
 
 def activity_logger():

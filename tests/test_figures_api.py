@@ -266,8 +266,39 @@ async def test_an_old_format_snapshot_is_never_read(empty):
     assert found["snapshot"] == snapshot and found["cases"] == 1
 
 
+async def test_a_closing_or_answer_leaves_the_refresh_to_the_background(empty):
+    """The case's activity and the company's answer only mark the figures stale; the refresh
+    runs in the background of that process, and a stale mark left by a stopped process is
+    caught up by the next one (the worker starts with catch_up_later)."""
+    await insert(empty, closed_case(1))
+    await figures_api.refresh(empty)
+    await insert(empty, closed_case(2))
+    await figures_api.mark_stale(empty)  # as if the process stopped before refreshing
+    requested, refreshed = await state(empty)
+    assert requested > refreshed and (await figures_api.latest(empty))["cases"] == 1
+    figures_api.catch_up_later(empty)
+    await figures_api.settled()
+    assert (await figures_api.latest(empty))["cases"] == 2
+    requested, refreshed = await state(empty)
+    assert requested == refreshed
+
+
+async def test_a_background_refresh_that_fails_is_logged_and_the_mark_stays(empty, monkeypatch):
+    await insert(empty, closed_case(1))
+    await figures_api.mark_stale(empty)
+
+    async def broken(session):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(figures_api, "_store", broken)
+    figures_api.catch_up_later(empty)
+    await figures_api.settled()  # no exception escapes
+    requested, refreshed = await state(empty)
+    assert requested > refreshed  # left for the next request
+
+
 async def test_a_waiting_request_returns_with_figures_that_include_it(empty):
-    """The answer's request (survey_api) waits, so its figures have moved when it returns."""
+    """With `wait`, the figures have moved when the request returns."""
     await insert(empty, closed_case(1))
     await figures_api.refresh(empty)
     async with empty() as holder, holder.begin():

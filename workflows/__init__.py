@@ -1,5 +1,8 @@
 """Workflows: orchestration only (deterministic, import-safe, no I/O)."""
 
+# pydantic imports email_validator at the first EmailStr it checks; loaded here, before any
+# workflow runs (a passed-through module first imported inside a run is warned about)
+import email_validator  # noqa: F401
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 # Third-party modules the domain layer uses deterministically; imported once, outside the
