@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import figures_api
+import figures_sql
 from domain import industry
 from domain.figures import CaseFacts, published_case
 
@@ -23,7 +24,7 @@ DOCUMENTATION = "/figures#om-tallene and docs/figures.md"
 # Ordered by the published values themselves (the case id only breaks ties between cases
 # whose published values are all equal), so the order tells nothing the values do not.
 PUBLISHED = text(
-    f"""WITH {figures_api.SECTIONS_CTE}
+    f"""WITH {figures_sql.SECTIONS_CTE}
 SELECT c.case_type, c.departments, c.industry_code, c.closed_at,
        c.survey_sent_at IS NOT NULL AS surveyed, a.case_id IS NOT NULL AS answered,
        c.contacted_within_deadline, c.decided_on_or_before_agreed_date,
@@ -43,7 +44,7 @@ async def published_cases(sessions: async_sessionmaker, batch: int = BATCH) -> A
     async with sessions() as session:
         # one snapshot of the database for the codes and the cases
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        codes, sections = await figures_api.industry_sections(session)
+        codes, sections = await figures_sql.industry_sections(session)
         result = await session.stream(
             PUBLISHED.execution_options(yield_per=batch), {"codes": codes, "sections": sections}
         )
