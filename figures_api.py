@@ -75,11 +75,10 @@ async def refresh(sessions: async_sessionmaker) -> int:
     return snapshot
 
 
-async def mark_stale(sessions: async_sessionmaker) -> None:
-    """Record (durably) that the figures miss something committed: a closing or an answer.
-    Call it after that transaction has committed."""
-    async with sessions() as session, session.begin():
-        await session.execute(_BUMP)
+async def mark_stale(session: AsyncSession) -> None:
+    """Record, in the caller's transaction, that the figures miss what it commits (a closing or
+    an answer): the mark and the fact are stored together or not at all."""
+    await session.execute(_BUMP)
 
 
 async def catch_up(sessions: async_sessionmaker, *, wait: bool = False) -> int:
@@ -107,7 +106,8 @@ async def catch_up(sessions: async_sessionmaker, *, wait: bool = False) -> int:
 
 async def request_refresh(sessions: async_sessionmaker, *, wait: bool = False) -> int:
     """Mark the figures stale and catch up here (see `catch_up`)."""
-    await mark_stale(sessions)
+    async with sessions.begin() as session:
+        await mark_stale(session)
     return await catch_up(sessions, wait=wait)
 
 
@@ -117,8 +117,8 @@ _BACKGROUND: set[asyncio.Task] = set()  # held here: the event loop keeps tasks 
 def catch_up_later(sessions: async_sessionmaker) -> None:
     """`catch_up` in the background of this process: a closing's activity or an answer's
     request does not wait for a refresh (O(all closed cases): seconds at 100,000 cases).
-    A failure is logged; the mark stays, so the next request (or the worker's next start)
-    refreshes."""
+    Call it after the transaction that marked the figures stale has committed. A failure is
+    logged; the mark stays, so the next request (or the worker's next start) refreshes."""
 
     async def run() -> None:
         try:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+import figures_api
 from db.measurement_models import ClosedCase, SurveyAnswer, SurveyComment
 from schemas.survey import QUESTIONS, SurveyAnswered
 from schemas.survey import SurveyAnswer as Answer
@@ -147,6 +148,7 @@ async def _store(
         ).first()
         if fresh is None:
             return False, False
+        await figures_api.mark_stale(session)  # the figures miss this answer: marked with it
         asked = questions_for(list(case.departments), case.pre_dialogue_held)
         scores = {q: (getattr(answer, q) if q in asked else None) for q in QUESTIONS}
         row = await session.get(SurveyAnswer, case_id)
@@ -203,12 +205,6 @@ async def answer_survey(
             )
         except RPCError as err:  # ended or unknown: the stored answer stands
             log.info("survey workflow not told", case_id=case_id, status=err.status.name)
-    import figures_api  # the figures slice (imported late: only answers need it)
-
-    try:
-        await figures_api.mark_stale(sessions)
-    except Exception as err:  # noqa: BLE001 - the answer is stored; the next one refreshes
-        log.warning("figures not marked stale", case_id=case_id, error=type(err).__name__)
-    else:  # the company does not wait for the refresh (seconds at 100,000 closed cases)
-        figures_api.catch_up_later(sessions)
+    # marked stale with the answer (_store); the company does not wait for the refresh
+    figures_api.catch_up_later(sessions)
     return True

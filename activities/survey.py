@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+import figures_api
 from activities.errors import refused_data_is_permanent
 from activities.letters import LetterActivities
 from db.measurement_models import ClosedCase
@@ -25,33 +26,6 @@ from schemas.survey import ClosedCaseFacts, SurveyRecord, SurveyReminder, Survey
 from settings import Settings
 
 REMINDER_KEY = "survey-reminder"
-
-
-async def refresh_figures(sessions: async_sessionmaker, why: str, case_id: str) -> None:
-    """Mark the published figures stale and have them recomputed in the background
-    (`figures_api.catch_up_later`). A failure here does not undo what was stored: the mark
-    stays, and the next closing, answer or worker start recomputes them."""
-    try:
-        import figures_api  # the figures slice; imported late (it imports the figures' domain)
-    except ModuleNotFoundError:
-        return
-    try:
-        await figures_api.mark_stale(sessions)
-    except Exception as err:  # noqa: BLE001 - logged by kind; the stored facts stand
-        activity_logger().warning(
-            "figures not marked stale",
-            extra={"case_id": case_id, "why": why, "error": type(err).__name__},
-        )
-        return
-    figures_api.catch_up_later(sessions)  # the case does not wait for the refresh
-
-
-def activity_logger():
-    if activity.in_activity():
-        return activity.logger
-    import logging
-
-    return logging.getLogger("survey")
 
 
 def row_of(facts: ClosedCaseFacts) -> dict:
@@ -118,11 +92,13 @@ class SurveyActivities:
                     await session.execute(
                         update(ClosedCase).where(ClosedCase.case_id == case_id).values(**instants)
                     )
+                if inserted:  # the figures miss this case: marked with it, in one transaction
+                    await figures_api.mark_stale(session)
         activity.logger.info(
             "closed case recorded" if inserted else "survey recorded", extra={"case_id": case_id}
         )
-        if inserted:
-            await refresh_figures(self.sessions, "case closed", case_id)
+        if inserted:  # recomputed in the background: the case does not wait for it
+            figures_api.catch_up_later(self.sessions)
 
     @activity.defn(name="send_survey_reminder")
     async def send_survey_reminder(self, reminder: SurveyReminder) -> LetterResult:

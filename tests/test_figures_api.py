@@ -273,7 +273,8 @@ async def test_a_closing_or_answer_leaves_the_refresh_to_the_background(empty):
     await insert(empty, closed_case(1))
     await figures_api.refresh(empty)
     await insert(empty, closed_case(2))
-    await figures_api.mark_stale(empty)  # as if the process stopped before refreshing
+    async with empty.begin() as session:  # as if the process stopped before refreshing
+        await figures_api.mark_stale(session)
     requested, refreshed = await state(empty)
     assert requested > refreshed and (await figures_api.latest(empty))["cases"] == 1
     figures_api.catch_up_later(empty)
@@ -285,7 +286,8 @@ async def test_a_closing_or_answer_leaves_the_refresh_to_the_background(empty):
 
 async def test_a_background_refresh_that_fails_is_logged_and_the_mark_stays(empty, monkeypatch):
     await insert(empty, closed_case(1))
-    await figures_api.mark_stale(empty)
+    async with empty.begin() as session:
+        await figures_api.mark_stale(session)
 
     async def broken(session):
         raise RuntimeError("the database went away")
