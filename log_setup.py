@@ -174,3 +174,17 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     for noisy in ("sqlalchemy", "aiosmtplib", "alembic", "httpx", "httpcore", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings become log lines too, not bare text
+
+
+def settings_usable(logger: str, event: str) -> bool:
+    """For the entry points: True when the ERHVERV_* settings can be used; otherwise one JSON
+    line *event* from *logger* naming each bad variable (never its value, no traceback)."""
+    from settings import SettingsProblem, checked_settings
+
+    try:
+        checked_settings()
+    except SettingsProblem as err:
+        configure_logging()
+        structlog.get_logger(logger).error(event, problem=str(err))
+        return False
+    return True

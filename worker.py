@@ -25,9 +25,9 @@ from activities.report import ReportActivities
 from activities.retention import RetentionActivities
 from activities.survey import SurveyActivities
 from db.session import make_engine, make_sessionmaker
-from log_setup import configure_logging, temporal_runtime
+from log_setup import configure_logging, settings_usable, temporal_runtime
 from mail.channel import EmailChannel, LetterChannel
-from settings import Settings, SettingsProblem, checked_settings, get_settings
+from settings import Settings, get_settings
 from temporal_client import connect
 from worker_health import ActivityMetrics, HealthServer
 from workflows import workflow_runner
@@ -194,11 +194,7 @@ async def main() -> None:
 def run() -> int:
     """Run until SIGINT/SIGTERM; a failure is logged as one JSON line (exit code 1); bad
     settings are one message naming the variables (exit code 1)."""
-    try:
-        checked_settings()
-    except SettingsProblem as err:  # one JSON line naming the variables, no traceback
-        configure_logging()
-        structlog.get_logger("worker").error("worker failed", problem=str(err))
+    if not settings_usable("worker", "worker failed"):
         return 1
     try:
         asyncio.run(main())

@@ -30,8 +30,8 @@ import uvicorn
 from temporalio.runtime import Runtime
 from uvicorn.importer import import_from_string
 
-from log_setup import configure_logging, temporal_runtime
-from settings import Settings, SettingsProblem, checked_settings, get_settings
+from log_setup import configure_logging, settings_usable, temporal_runtime
+from settings import Settings, get_settings
 from tracing import echoing, request_trace
 from web.metrics import instrument, route_template
 
@@ -165,11 +165,7 @@ def serve(factory: str = APP) -> int:
 def run(factory: str = APP) -> int:
     """`serve`, with any failure logged as one JSON line (exit code 1); bad settings are one
     message naming the variables (exit code 1)."""
-    try:
-        checked_settings()
-    except SettingsProblem as err:  # one JSON line naming the variables, no traceback
-        configure_logging()
-        structlog.get_logger("web").error("web service failed", problem=str(err))
+    if not settings_usable("web", "web service failed"):
         return 1
     try:
         return serve(factory)
