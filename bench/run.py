@@ -681,8 +681,7 @@ async def history_events(handle) -> int:
 async def m2_case_life(env, queue: str, sessions) -> dict:
     """Three departments, a date change (more time for fire), a pre-dialogue, the decision and
     the survey, the way tests/test_case_life.py drives a life."""
-    from domain import calendar
-    from tests.test_case_life import Life, decide_and_close
+    from tests.test_case_life import Life, decide_and_close, fire_late_with_more_time
 
     life = Life(env, None, queue, next_morning(await env.get_current_time()))
     await life.start(
@@ -696,18 +695,7 @@ async def m2_case_life(env, queue: str, sessions) -> dict:
     await case_api.book_pre_dialogue(
         c, life.reference, at=(now + timedelta(days=6)).isoformat(), place="Rådhuset"
     )
-    await case_api.report_material(c, life.reference, life.all_material()[:2])
-    await env.sleep(timedelta(days=3))
-    await case_api.report_material(c, life.reference, life.all_material()[2:])
-    await life.review("building")
-    await life.review("environment")
-    await life.review_started("fire")
-    agreed = (await life.state()).agreed_date
-    await env.sleep(calendar.end_of_day(agreed) - await env.get_current_time() - timedelta(days=3))
-    await case_api.request_more_time(
-        c, life.reference, "fire", working_days=5, reason="Afventer brandteknisk vurdering"
-    )
-    await life.review("fire", "approved")
+    await fire_late_with_more_time(life)
     await decide_and_close(life)
     from bench.year import release_survey
 

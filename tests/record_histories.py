@@ -21,13 +21,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 import case_api
-from domain import calendar
 from schemas.booking import CaseBookingLink, LinkedBooking
 from schemas.case import CaseStatus
 from schemas.life import PreDialogueTopic
 from schemas.retention import RetentionRun
 from tests.conftest import make_intake, register_search_attributes, sleep_until, start_time_skipping
-from tests.test_case_life import ROSTER, Life, decide_and_close
+from tests.test_case_life import ROSTER, Life, decide_and_close, fire_late_with_more_time
 from tests.test_case_workflow import DEADLINE, RECEIVED, Fakes
 from worker import case_worker
 from workflows.retention import RetentionWorkflow
@@ -64,18 +63,7 @@ async def _three_departments_more_time(
         case_type="industry_warehouse", departments=("building", "environment", "fire")
     )
     await case_api.assign_caseworker(env.client, life.reference, "jha")
-    await case_api.report_material(env.client, life.reference, life.all_material()[:2])
-    await env.sleep(timedelta(days=3))
-    await case_api.report_material(env.client, life.reference, life.all_material()[2:])
-    await life.review("building")
-    await life.review("environment")
-    await life.review_started("fire")
-    agreed = (await life.state()).agreed_date
-    await env.sleep(calendar.end_of_day(agreed) - await env.get_current_time() - timedelta(days=3))
-    await case_api.request_more_time(
-        env.client, life.reference, "fire", working_days=5, reason="Afventer brandteknisk vurdering"
-    )
-    await life.review("fire", "refused", text="Flugtvejene er for lange.")
+    await fire_late_with_more_time(life, "refused", text="Flugtvejene er for lange.")
     await decide_and_close(life)
     if history_of != "case":
         return await case_api.review_handle(

@@ -115,6 +115,26 @@ async def life(time_env, request):
         yield Life(time_env, fakes, queue, START_INSTANTS[request.param])
 
 
+async def fire_late_with_more_time(life: Life, fire_outcome: str = "approved", **fields) -> None:
+    """Three departments' case after its assignment: material in two reports three days apart,
+    building and environment reviewed, fire late and asking 3 days before the agreed date for
+    5 more working days (a date change), then fire's review. Recorded as a history
+    (tests/record_histories.py) and timed as M2's life (bench/run.py)."""
+    env, client, reference = life.env, life.client, life.reference
+    await case_api.report_material(client, reference, life.all_material()[:2])
+    await env.sleep(timedelta(days=3))
+    await case_api.report_material(client, reference, life.all_material()[2:])
+    await life.review("building")
+    await life.review("environment")
+    await life.review_started("fire")
+    agreed = (await life.state()).agreed_date
+    await env.sleep(calendar.end_of_day(agreed) - await env.get_current_time() - timedelta(days=3))
+    await case_api.request_more_time(
+        client, reference, "fire", working_days=5, reason="Afventer brandteknisk vurdering"
+    )
+    await life.review("fire", fire_outcome, **fields)
+
+
 async def decide_and_close(life: Life) -> None:
     await life.until_status(CaseStatus.awaiting_decision)
     await case_api.issue_decision(life.client, life.reference, "Projektet overholder reglerne.")
