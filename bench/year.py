@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 import case_api
 import figures_api
 import survey_api
-from domain import calendar
+from domain import calendar, deadlines
 from domain.material import required_material
 from mail.channel import EmailChannel
 from schemas.case import CaseStatus
@@ -286,7 +286,7 @@ async def decided_on_time(sessions, specs: list[Spec]) -> None:
         facts = {r.reference: (r.decided_at, r.agreed_date) for r in rows}
     for s in specs:
         decided_at, agreed = facts[s.reference]
-        s.on_time = calendar.local_date(decided_at) <= agreed
+        s.on_time = deadlines.decided_on_time(calendar.local_date(decided_at), agreed)
 
 
 def expected(specs: list[Spec]) -> dict[tuple[str, str, str], tuple[float | None, int]]:
