@@ -175,6 +175,18 @@ async def opening_key(
     _check_case_id(case_id)
     async with sessions() as session:
         row = await _row(session, case_id)
+    return opening_key_of(settings, case_id, row)
+
+
+async def case_key_row(session: AsyncSession, case_id: str) -> CaseDataKey | None:
+    """The key row of *case_id* read in the caller's *session* (None: no key made yet)."""
+    _check_case_id(case_id)
+    return await _row(session, case_id)
+
+
+def opening_key_of(settings: Settings, case_id: str, row: CaseDataKey | None) -> bytes | None:
+    """The opening key held by *row* (see `opening_key`): None once erased; no row is a
+    CaseKeyError (a sealed value without a key)."""
     if row is None:
         raise CaseKeyError(f"Case {case_id!r} has a sealed value but no data key")
     if row.erased_at is not None:

@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from db.personal_models import CaseDataKey
-from personal import data_key, opening_key
+from personal import CaseKeyErased, case_key_row, data_key, opening_key, opening_key_of
 from schemas.sealed import (
     ERASED_PLACEHOLDER,
     SEALED_TOKEN,
@@ -37,7 +35,7 @@ from schemas.sealed import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from schemas.intake import CaseIntake
     from settings import Settings
@@ -61,6 +59,41 @@ def _strings(tree: Any):
     elif isinstance(tree, list | tuple):
         for value in tree:
             yield from _strings(value)
+
+
+def _has_sealed(tree: Any) -> bool:
+    return any(SEALED_TOKEN.search(s) for s in _strings(tree))
+
+
+def _revalidated(model: M, opened: Any) -> M:
+    return type(model).model_validate_json(json.dumps(opened, ensure_ascii=False))
+
+
+def _open_tree(key: bytes | None, case_id: str, tree: Any) -> Any:
+    """*tree* with its sealed values opened with *key*; "[slettet]" where *key* is None."""
+
+    def one(match) -> str:
+        token = match[0]
+        if not is_sealed(token):
+            return token  # not a sealed value after all (plain text of an old case)
+        if key is None:
+            return ERASED_PLACEHOLDER
+        try:
+            return open_with_key(key, case_id, token)
+        except SealedValueError:  # pasted from another case, or tampered: shown as is
+            log.warning("sealed value does not open", case_id=case_id)
+            return token
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return SEALED_TOKEN.sub(one, node)
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(tree)
 
 
 class Vault:
@@ -87,57 +120,40 @@ class Vault:
         return model.model_copy(update=await self.seal_texts(case_id, texts))
 
     async def seal_intake(self, intake: CaseIntake) -> CaseIntake:
-        """The intake with its contact person and project description sealed."""
-        contact = await self.seal_fields(
-            intake.workflow_id, intake.contact, "name", "email", "phone"
+        """The intake with its contact person and project description sealed (one key)."""
+        c = intake.contact
+        texts = {"name": c.name, "email": c.email, "phone": c.phone}
+        texts["project_description"] = intake.project_description
+        sealed = await self.seal_texts(intake.workflow_id, texts)
+        description = sealed.pop("project_description")
+        return intake.model_copy(
+            update={"contact": c.model_copy(update=sealed), "project_description": description}
         )
-        sealed = await self.seal_fields(intake.workflow_id, intake, "project_description")
-        return sealed.model_copy(update={"contact": contact})
 
     # ------------------------------------------------------------------ opening
     async def open_tree(self, case_id: str, tree: Any) -> Any:
         """*tree* (JSON-like: dicts, lists, strings) with every sealed value in every string
         opened, also one inside a longer text; "[slettet]" for an erased case. Without a
         sealed value in it, *tree* itself is returned (no database call)."""
-        if not any(SEALED_TOKEN.search(s) for s in _strings(tree)):
+        if not _has_sealed(tree):
             return tree
-        key = await opening_key(self.sessions, self.settings, case_id)
-
-        def one(match) -> str:
-            token = match[0]
-            if not is_sealed(token):
-                return token  # not a sealed value after all (plain text of an old case)
-            if key is None:
-                return ERASED_PLACEHOLDER
-            try:
-                return open_with_key(key, case_id, token)
-            except SealedValueError:  # pasted from another case, or tampered: shown as is
-                log.warning("sealed value does not open", case_id=case_id)
-                return token
-
-        def walk(node: Any) -> Any:
-            if isinstance(node, str):
-                return SEALED_TOKEN.sub(one, node)
-            if isinstance(node, dict):
-                return {k: walk(v) for k, v in node.items()}
-            if isinstance(node, list | tuple):
-                return [walk(v) for v in node]
-            return node
-
-        return walk(tree)
+        return _open_tree(await opening_key(self.sessions, self.settings, case_id), case_id, tree)
 
     async def open_model(self, case_id: str, model: M) -> M:
         """A copy of *model* with its sealed values opened (validated again as its type)."""
         dumped = model.model_dump(mode="json")
         opened = await self.open_tree(case_id, dumped)
-        if opened is dumped:
-            return model
-        return type(model).model_validate_json(json.dumps(opened, ensure_ascii=False))
+        return model if opened is dumped else _revalidated(model, opened)
 
-    async def is_erased(self, case_id: str) -> bool:
-        """True once the case's personal data is erased."""
-        async with self.sessions() as session:
-            erased = await session.scalar(
-                select(CaseDataKey.erased_at).where(CaseDataKey.case_id == case_id)
-            )
-        return erased is not None
+    async def open_for_letter(self, session: AsyncSession, case_id: str, model: M) -> M:
+        """*model* opened for a letter, in the caller's *session* with one read of the case's
+        key row: CaseKeyErased once the case is erased (it gets no more letters), with or
+        without a sealed value in *model*."""
+        row = await case_key_row(session, case_id)
+        if row is not None and row.erased_at is not None:
+            raise CaseKeyErased(f"The personal data of case {case_id!r} is erased")
+        dumped = model.model_dump(mode="json")
+        if not _has_sealed(dumped):
+            return model
+        key = opening_key_of(self.settings, case_id, row)
+        return _revalidated(model, _open_tree(key, case_id, dumped))

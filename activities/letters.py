@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -25,7 +25,7 @@ from domain import company_link
 from domain.survey import survey_url
 from mail.channel import LetterChannel, OutgoingLetter, RecipientRefused
 from mail.render import COMPANY_PAGE_LETTERS, MissingLetterFacts, render_letter
-from personal import CaseKeyError
+from personal import CaseKeyErased, CaseKeyError
 from schemas.letters import LetterFacts, LetterKind, LetterRequest, LetterResult
 from sealing import Vault
 from settings import Settings
@@ -51,7 +51,7 @@ class LetterActivities:
         url = survey_url(self.settings.survey_base_url, request.case_id, secret)
         return request.facts.model_copy(update={"survey_url": url})
 
-    async def _case_page_url(self, request: LetterRequest) -> str | None:
+    async def _case_page_url(self, session: AsyncSession, request: LetterRequest) -> str | None:
         """The signed link to the company's case page for a letter to the company: its
         link row is written here (the same letter, the same link id; a row written once),
         the secret never enters history. None without a public address."""
@@ -63,12 +63,11 @@ class LetterActivities:
         ):
             return None
         link_id = company_link.link_id_for(request.case_id, request.letter_key)
-        async with self.sessions.begin() as session:
-            await session.execute(
-                insert(CompanyLink)
-                .values(link_id=link_id, case_id=request.case_id, letter_key=request.letter_key)
-                .on_conflict_do_nothing(index_elements=[CompanyLink.link_id])
-            )
+        await session.execute(
+            insert(CompanyLink)
+            .values(link_id=link_id, case_id=request.case_id, letter_key=request.letter_key)
+            .on_conflict_do_nothing(index_elements=[CompanyLink.link_id])
+        )
         secret = company_link.signing_secret(
             self.settings.company_link_secret.get_secret_value(),
             self.settings.web_secret.get_secret_value(),
@@ -76,18 +75,18 @@ class LetterActivities:
         token = company_link.make_token(secret, request.case_id, link_id)
         return company_link.page_url(base, token)
 
-    async def _opened(self, request: LetterRequest) -> LetterRequest:
+    async def _opened(self, session: AsyncSession, request: LetterRequest) -> LetterRequest:
         """The request with the case's sealed personal fields opened (sealing.py): the
         recipient and the greeting. An erased case gets no more letters."""
         vault = Vault(self.sessions, self.settings)
         try:
-            if await vault.is_erased(request.case_id):
-                raise ApplicationError(
-                    f"letter {request.letter_key} not sent: the case's personal data is erased.",
-                    type="PersonalDataErased",
-                    non_retryable=True,
-                )
-            return await vault.open_model(request.case_id, request)
+            return await vault.open_for_letter(session, request.case_id, request)
+        except CaseKeyErased:
+            raise ApplicationError(
+                f"letter {request.letter_key} not sent: the case's personal data is erased.",
+                type="PersonalDataErased",
+                non_retryable=True,
+            ) from None
         except CaseKeyError:
             raise ApplicationError(
                 f"letter {request.letter_key}: the case's data key is missing or does not open.",
@@ -95,14 +94,9 @@ class LetterActivities:
                 non_retryable=True,
             ) from None
 
-    @activity.defn(name="send_letter")
-    async def send_letter(self, request: LetterRequest) -> LetterResult:
-        with refused_data_is_permanent(f"letter {request.letter_key}"):
-            request = await self._opened(request)
-        with refused_data_is_permanent(f"letter {request.letter_key}"):
-            page = await self._case_page_url(request)
+    def _render(self, request: LetterRequest, page: str | None) -> tuple[str, str]:
         try:
-            subject, body = render_letter(
+            return render_letter(
                 request.kind,
                 self._complete(request),
                 self.settings.public_base_url,
@@ -117,38 +111,44 @@ class LetterActivities:
                 type="LetterNotRenderable",
                 non_retryable=True,
             ) from None
-        message_id = message_id_for(
-            request.case_id, request.letter_key, self.settings.message_id_domain
+
+    @activity.defn(name="send_letter")
+    async def send_letter(self, request: LetterRequest) -> LetterResult:
+        """One transaction prepares the letter (the key row read, the recipient opened, the
+        page link written, the text rendered and stored); a second sends it under the
+        stored row's lock."""
+        with refused_data_is_permanent(f"letter {request.letter_key}"):
+            async with self.sessions.begin() as session:
+                opened = await self._opened(session, request)
+                page = await self._case_page_url(session, opened)
+                subject, body = self._render(opened, page)
+                await self._store(session, opened, subject, body)
+        return await self._deliver_once(request)
+
+    async def _store(self, session: AsyncSession, request: LetterRequest, subject: str, body: str):
+        """The outbox row, written once (a retry finds it and keeps the first text)."""
+        await session.execute(
+            insert(OutboxLetter)
+            .values(
+                case_id=request.case_id,
+                letter_key=request.letter_key,
+                kind=request.kind.value,
+                recipients=[str(r) for r in request.to],
+                subject=subject,
+                body=body,
+                message_id=message_id_for(
+                    request.case_id, request.letter_key, self.settings.message_id_domain
+                ),
+                send_attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=[OutboxLetter.case_id, OutboxLetter.letter_key])
         )
+
+    async def _deliver_once(self, request: LetterRequest) -> LetterResult:
+        """Under the row's lock: send unless already sent, then record the send."""
         key = (OutboxLetter.case_id == request.case_id) & (
             OutboxLetter.letter_key == request.letter_key
         )
-        with refused_data_is_permanent(f"letter {request.letter_key}"):
-            await self._store(request, subject, body, message_id)
-        return await self._deliver_once(request, key)
-
-    async def _store(self, request: LetterRequest, subject: str, body: str, message_id: str):
-        """The outbox row, written once (a retry finds it and keeps the first text)."""
-        async with self.sessions.begin() as session:
-            await session.execute(
-                insert(OutboxLetter)
-                .values(
-                    case_id=request.case_id,
-                    letter_key=request.letter_key,
-                    kind=request.kind.value,
-                    recipients=[str(r) for r in request.to],
-                    subject=subject,
-                    body=body,
-                    message_id=message_id,
-                    send_attempts=0,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=[OutboxLetter.case_id, OutboxLetter.letter_key]
-                )
-            )
-
-    async def _deliver_once(self, request: LetterRequest, key) -> LetterResult:
-        """Under the row's lock: send unless already sent, then record the send."""
         async with self.sessions.begin() as session:
             row = (await session.scalars(select(OutboxLetter).where(key).with_for_update())).one()
             log = {"case_id": request.case_id, "letter_key": request.letter_key, "kind": row.kind}

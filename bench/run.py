@@ -32,15 +32,16 @@ from temporalio.worker import Worker
 
 import case_api
 from bench import twin
+from bench.cpu import CpuMeter, postmaster_pid
 from bench.twin import TWIN_ACTIVITIES, TWIN_WORKFLOWS, TwinCase, TwinReview
+from bench.workers import FollowingWorkers, twin_runner, worker_process
 from db.session import make_engine, make_sessionmaker
 from mail.channel import EmailChannel
 from stack.dev import prepared_settings, running_stack, service_env
 from stack.ports import free_port
 from temporal_client import connect
 from tests.conftest import make_intake
-from worker import WORKFLOWS, activities_for, build_worker
-from workflows import workflow_runner
+from worker import build_worker
 from workflows.interceptors import INTERCEPTORS
 
 HERE = Path(__file__).parent
@@ -59,6 +60,7 @@ SIZES = {
         "m5_samples": 50,
         "m6_cases": 5000,
         "m6_wave": 50,  # 25 and 100 were slower (bench/README.md)
+        "m6_workers": 2,  # worker processes, one per core
     },
     "quick": {
         "m1_windows": 2,
@@ -72,6 +74,7 @@ SIZES = {
         "m5_samples": 10,
         "m6_cases": 10,
         "m6_wave": 5,
+        "m6_workers": 2,
     },
 }
 
@@ -168,20 +171,7 @@ def twin_worker(client: Client, queue: str, **extra) -> Worker:
         task_queue=queue,
         workflows=TWIN_WORKFLOWS,
         activities=TWIN_ACTIVITIES,
-        workflow_runner=workflow_runner(),
-        interceptors=INTERCEPTORS,
-        **extra,
-    )
-
-
-def case_worker_with(client: Client, sessions, settings, **extra) -> Worker:
-    """The real case worker (as `worker.build_worker`) with Worker options on top."""
-    return Worker(
-        client,
-        task_queue=settings.temporal_task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_for(sessions, EmailChannel(settings), settings),
-        workflow_runner=workflow_runner(),
+        workflow_runner=twin_runner(),
         interceptors=INTERCEPTORS,
         **extra,
     )
@@ -216,49 +206,62 @@ async def open_cases(client, sessions, settings, n: int) -> list[str]:
             for r in refs
         ]
     )
-    await receipts_sent(sessions, refs, {})
+    await receipts_sent(sessions, refs)
     return refs
 
 
-async def receipts_sent(sessions, refs: list[str], rows_seen: dict[str, float]) -> dict[str, float]:
-    """Poll until every case of *refs* has its receipt recorded as sent; note when each
-    case's projection row first showed (into *rows_seen*) and when its receipt was sent."""
-    sent: dict[str, float] = {}
-    want = set(refs)
-    while len(sent) < len(want):
+async def receipts_sent(sessions, refs: list[str]) -> dict[str, tuple[float, float]]:
+    """Poll (every 50 ms, the driver's own load kept small) until every case of *refs* has
+    its receipt recorded as sent; for each, when its projection row was written and when its
+    receipt was sent, as the product's own timestamps (epoch seconds)."""
+    done: dict[str, tuple[float, float]] = {}
+    while len(done) < len(refs):
         async with sessions() as s:
             rows = (
                 await s.execute(
                     text(
-                        "SELECT c.reference, o.sent_at IS NOT NULL FROM cases c "
-                        "LEFT JOIN outbox o ON o.case_id = c.case_id AND o.letter_key = 'receipt' "
-                        "WHERE c.reference = ANY(:refs)"
+                        "SELECT c.reference, c.created_at, o.sent_at FROM cases c "
+                        "JOIN outbox o ON o.case_id = c.case_id AND o.letter_key = 'receipt' "
+                        "WHERE c.reference = ANY(:refs) AND o.sent_at IS NOT NULL"
                     ),
-                    {"refs": list(want - set(sent))},
+                    {"refs": [r for r in refs if r not in done]},
                 )
             ).all()
-        now = time.perf_counter()
-        for ref, done in rows:
-            rows_seen.setdefault(ref, now)
-            if done:
-                sent[ref] = now
-        await asyncio.sleep(0.01)
-    return sent
+        for ref, row_at, sent_at in rows:
+            done[ref] = (row_at.timestamp(), sent_at.timestamp())
+        if len(done) < len(refs):
+            await asyncio.sleep(0.05)
+    return done
 
 
 # ------------------------------------------------------------------ M1 intake
-async def m1(client, sessions, settings, twin_queue, size) -> dict:
+def meters_for(dev, **workers: int) -> dict[str, CpuMeter]:
+    """A CPU meter per worker process: it, the Temporal server, Postgres and the driver."""
+    server = {"temporal": dev.temporal.pid}
+    pg = {"postgres": postmaster_pid(dev.postgres.data_dir)}
+    return {kind: CpuMeter({"worker": pid} | server, pg) for kind, pid in workers.items()}
+
+
+def cpu_per(windows: list[dict[str, float]], n: int) -> dict[str, float]:
+    """CPU ms per item by process, from the windows' meter readings of *n* items each."""
+    return {k: round(sum(w[k] for w in windows) / (n * len(windows)), 1) for k in windows[0]}
+
+
+async def m1(client, sessions, settings, twin_queue, size, meters) -> dict:
     n, windows = size["m1_per_window"], size["m1_windows"]
     vault = case_api.vault(sessions, settings)
     case_rates, twin_rates, case_lat, twin_lat = [], [], [], []
+    case_cpu, twin_cpu = [], []
     for _ in range(windows):
         # the twin's window: intake = 4 no-op activities; "row visible" = its 2nd (record)
         twin.SEEN.clear()
+        meters["twin"].start()
         t0 = time.perf_counter()
         starts = dict(await asyncio.gather(*[twin_intake(client, twin_queue) for _ in range(n)]))
         while sum(len(twin.SEEN.get(w, [])) >= 4 for w in starts) < n:
             await asyncio.sleep(0.005)
         twin_rates.append(n / (max(twin.SEEN[w][3] for w in starts) - t0))
+        twin_cpu.append(meters["twin"].stop())
         twin_lat += [twin.SEEN[w][1] - starts[w] for w in starts]
 
         # the case's window: start (sealed) -> projection row -> receipt recorded as sent
@@ -267,7 +270,7 @@ async def m1(client, sessions, settings, twin_queue, size) -> dict:
         started: dict[str, float] = {}
 
         async def start(r: str, started=started, now=now) -> None:
-            started[r] = time.perf_counter()
+            started[r] = time.time()
             await case_api.start_case(
                 client,
                 make_intake(reference=r, received_at=now),
@@ -275,19 +278,22 @@ async def m1(client, sessions, settings, twin_queue, size) -> dict:
                 vault=vault,
             )
 
-        t0 = time.perf_counter()
-        rows_seen: dict[str, float] = {}
-        poll = asyncio.create_task(receipts_sent(sessions, refs, rows_seen))
+        meters["case"].start()
+        t0 = time.time()
+        poll = asyncio.create_task(receipts_sent(sessions, refs))
         await asyncio.gather(*[start(r) for r in refs])
-        sent = await poll
-        case_rates.append(n / (max(sent.values()) - t0))
-        case_lat += [rows_seen[r] - started[r] for r in refs]
+        done = await poll
+        case_cpu.append(meters["case"].stop())
+        case_rates.append(n / (max(sent for _, sent in done.values()) - t0))
+        case_lat += [done[r][0] - started[r] for r in refs]
     c, t = spread(case_rates), spread(twin_rates)
     return {
         "case_starts_per_s": c,
         "twin_starts_per_s": t,
         "case_start_to_row": ms(case_lat),
         "twin_start_to_record": ms(twin_lat),
+        "case_cpu_ms_per_intake": cpu_per(case_cpu, n),
+        "twin_cpu_ms_per_intake": cpu_per(twin_cpu, n),
         "ratio": ratio(c["median"], t["median"]),
         "goal": ">= 0.8x the twin's rate",
     }
@@ -368,8 +374,7 @@ async def m3_setup(client, sessions, settings, twin_queue, size):
     for _ in range(size["m3_cases"]):
         wid, _ = await twin_intake(client, twin_queue)
         wids.append(wid)
-    while sum(len(twin.SEEN.get(w, [])) >= 4 for w in wids) < len(wids):
-        await asyncio.sleep(0.01)
+    await twin_intakes_done(wids)
     return refs, wids
 
 
@@ -389,6 +394,9 @@ def m3_summary(warm: dict, cold: dict) -> dict:
 
 
 # ------------------------------------------------------------------ M4 memory
+M4_CACHE = 12_000  # holds every open case of M4
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS"):
@@ -408,21 +416,9 @@ def slope(points: list[tuple[int, int]]) -> float | None:
 
 async def m4_one(dev, client, sessions, settings, kind: str, steps: list[int]) -> dict:
     queue = f"m4-{kind}-{uuid.uuid4().hex[:8]}"
-    env = service_env(dev) | {"ERHVERV_TEMPORAL_TASK_QUEUE": queue}
-    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, read in a thread
-        [sys.executable, "-m", "bench.memory_worker", kind, queue],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=str(HERE.parent),
-    )
-    try:
-        line = await asyncio.to_thread(proc.stdout.readline)
-        if "ready" not in line:
-            raise RuntimeError(f"memory worker {kind} did not start")
+    async with worker_process(service_env(dev), kind, queue, M4_CACHE) as pid:
         await asyncio.sleep(1.0)
-        points = [(0, rss_kib(proc.pid))]
+        points = [(0, rss_kib(pid))]
         s = settings.model_copy(update={"temporal_task_queue": queue})
         opened = 0
         for step in steps:
@@ -433,35 +429,22 @@ async def m4_one(dev, client, sessions, settings, kind: str, steps: list[int]) -
                     await open_cases(client, sessions, s, k)
                 else:
                     wids = [(await twin_intake(client, queue))[0] for _ in range(k)]
-                    await twin_intakes_done(client, wids)
+                    await twin_intakes_done(wids)
             opened = step
             await asyncio.sleep(1.0)
-            points.append((step, rss_kib(proc.pid)))
-        per_case = slope(points[1:])
-        return {
-            "points_cases_rss_kib": points,
-            "kib_per_open_case": None if per_case is None else round(per_case, 1),
-        }
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            points.append((step, rss_kib(pid)))
+    per_case = slope(points[1:])
+    return {
+        "points_cases_rss_kib": points,
+        "kib_per_open_case": None if per_case is None else round(per_case, 1),
+    }
 
 
-async def twin_intakes_done(client, wids: list[str]) -> None:
-    """The twin in another process: ask each its progress until its intake is done."""
-    pending = list(wids)
-    while pending:
-        still = []
-        for w in pending:
-            p = await client.get_workflow_handle(w).query(TwinCase.progress)
-            if not p["intake_done"]:
-                still.append(w)
-        pending = still
-        if pending:
-            await asyncio.sleep(0.05)
+async def twin_intakes_done(wids: list[str]) -> None:
+    """Until each twin of *wids* has run its intake's four activities (reported by its
+    worker process into twin.SEEN)."""
+    while sum(len(twin.SEEN.get(w, [])) >= 4 for w in wids) < len(wids):
+        await asyncio.sleep(0.005)
 
 
 async def m4(dev, client, sessions, settings, size) -> dict:
@@ -818,12 +801,18 @@ async def run(only: set[str], size: dict, out_path: Path, quick: bool) -> dict:
             twin_queue = f"twin-{uuid.uuid4()}"
             m = results["measures"]
             if only & {"M1", "M3"}:
+                # each worker in a process of its own, as deployed: the driver is the door
+                env = service_env(dev)
+                cached = settings.worker_cached_cases
                 async with (
-                    build_worker(client, sessions, EmailChannel(settings), settings),
-                    twin_worker(client, twin_queue),
+                    worker_process(env, "case", queue, cached) as case_pid,
+                    worker_process(env, "twin", twin_queue, cached) as twin_pid,
                 ):
                     if "M1" in only:
-                        m["M1"] = await step("M1", m1(client, sessions, settings, twin_queue, size))
+                        meters = meters_for(dev, case=case_pid, twin=twin_pid)
+                        m["M1"] = await step(
+                            "M1", m1(client, sessions, settings, twin_queue, size, meters)
+                        )
                         save(results, out_path)
                     if "M3" in only:
                         refs, wids = await m3_setup(client, sessions, settings, twin_queue, size)
@@ -849,8 +838,8 @@ async def run(only: set[str], size: dict, out_path: Path, quick: bool) -> dict:
                     # waits out the workflow task timeout (10 s): no worker runs that way.
                     evicting = max(1, size["m3_cases"] // 4)
                     async with (
-                        case_worker_with(client, sessions, settings, max_cached_workflows=evicting),
-                        twin_worker(client, twin_queue, max_cached_workflows=evicting),
+                        worker_process(env, "case", queue, evicting),
+                        worker_process(env, "twin", twin_queue, evicting),
                     ):
                         cold = await step(
                             "M3 cold",
@@ -884,7 +873,16 @@ async def run(only: set[str], size: dict, out_path: Path, quick: bool) -> dict:
                     if "M6" in only:
                         from bench.year import m6
 
-                        m["M6"] = await step("M6", m6(ts_settings, ts_sessions, size))
+                        workers = FollowingWorkers(
+                            service_env(dev),
+                            ts_settings.temporal_task_queue,
+                            size["m6_workers"],
+                            ts_settings.worker_cached_cases,
+                        )
+                        try:
+                            m["M6"] = await step("M6", m6(ts_settings, ts_sessions, size, workers))
+                        finally:
+                            workers.close()
             save(results, out_path)
             if "M5" in only:  # last: a million closed cases slow every later closing
                 m["M5"] = await step("M5", m5(settings, web_url, size))

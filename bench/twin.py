@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from typing import TextIO
 
 from temporalio import activity, workflow
 
@@ -40,11 +41,17 @@ def pad(size: int) -> str:
 
 
 SEEN: dict[str, list[float]] = {}  # workflow id -> when each of its activities ran (bench)
+REPORT_TO: TextIO | None = None  # a worker process's stdout: SEEN goes to the driver (workers.py)
 
 
 @activity.defn(name="twin_noop")
 async def twin_noop(body: str) -> int:
-    SEEN.setdefault(activity.info().workflow_id, []).append(time.perf_counter())
+    wid, now = activity.info().workflow_id, time.perf_counter()
+    if REPORT_TO is not None:
+        REPORT_TO.write(f"seen {wid} {now!r}\n")
+        REPORT_TO.flush()
+    else:
+        SEEN.setdefault(wid, []).append(now)
     return len(body)
 
 

