@@ -144,23 +144,22 @@ async def data_key(sessions: async_sessionmaker, settings: Settings, case_id: st
     keyring key not in the ring raises CaseKeyError naming that key id."""
     _check_case_id(case_id)
     async with sessions() as session, session.begin():
+        # Insert first: a new case (the door's intake) costs one statement.
+        key = os.urandom(KEY_BYTES)
+        wrapped, kek_id = _wrap(settings, case_id, key)
+        stored = await session.scalar(
+            insert(CaseDataKey)
+            .values(case_id=case_id, wrapped_key=wrapped, kek_id=kek_id)
+            .on_conflict_do_nothing(index_elements=[CaseDataKey.case_id])
+            .returning(CaseDataKey.case_id)
+        )
+        if stored is not None:
+            return key  # committed as the block ends
+        # The case has its key (or another caller stored it first: its insert committed
+        # before ours gave way, and this new statement, read committed, sees it).
         row = await _row(session, case_id)
-        if row is None:
-            key = os.urandom(KEY_BYTES)
-            wrapped, kek_id = _wrap(settings, case_id, key)
-            stored = await session.scalar(
-                insert(CaseDataKey)
-                .values(case_id=case_id, wrapped_key=wrapped, kek_id=kek_id)
-                .on_conflict_do_nothing(index_elements=[CaseDataKey.case_id])
-                .returning(CaseDataKey.case_id)
-            )
-            if stored is not None:
-                return key  # committed as the block ends
-            # Another caller stored it first: its insert committed before ours gave way,
-            # and this new statement (read committed) sees it.
-            row = await _row(session, case_id)
-            if row is None:  # pragma: no cover - rows are never deleted
-                raise CaseKeyError(f"The data key of case {case_id!r} vanished while made")
+        if row is None:  # pragma: no cover - rows are never deleted
+            raise CaseKeyError(f"The data key of case {case_id!r} vanished while made")
     if row.erased_at is not None:
         raise CaseKeyErased(f"The personal data of case {case_id!r} is erased")
     return _unwrap(settings, row)

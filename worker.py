@@ -165,7 +165,7 @@ async def main() -> None:
     Runtime.set_default(runtime, error_if_already_set=False)
     client = await connect(settings, runtime=runtime)
     await report_schedule_on_start(client, settings, log)
-    engine = make_engine(settings.database_url, settings)
+    engine = make_engine(settings.database_url, settings, pre_ping=False)  # activities retry
     sessions = make_sessionmaker(engine)
     worker = build_worker(client, sessions, EmailChannel(settings), settings)
     figures_api.catch_up_later(sessions)  # a refresh a stopped worker left undone

@@ -67,7 +67,7 @@ async def serve(kind: str, queue: str, cache: int, follow: bool) -> None:
     from workflows.interceptors import INTERCEPTORS
 
     settings = Settings(temporal_task_queue=queue)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pre_ping=False)  # as worker.py
     sessions = make_sessionmaker(engine)
     workflows, activities, runner = _parts(kind, sessions, settings)
 

@@ -38,13 +38,20 @@ def connect_args(settings: Settings) -> dict[str, Any]:
     return {"ssl": context} if context is not None else {}
 
 
-def make_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
-    """An engine for *url*, with TLS from *settings* (default: the process's settings)."""
+def make_engine(
+    url: str, settings: Settings | None = None, *, pre_ping: bool = True
+) -> AsyncEngine:
+    """An engine for *url*, with TLS from *settings* (default: the process's settings).
+
+    *pre_ping* tests each pooled connection before use (a round trip per transaction). The
+    worker turns it off: everything it writes runs in an activity that Temporal retries, and
+    the first statement on a connection Postgres dropped fails, invalidates the pool
+    (SQLAlchemy's disconnect handling) and is retried on a fresh one."""
     return create_async_engine(
         url,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args=connect_args(settings or get_settings()),
     )
 

@@ -236,6 +236,9 @@ SCENARIOS = {
     "local_records_v1_three_departments_more_time": _three_departments_more_time,
     "local_records_v1_project_change_pre_dialogue_withdrawal": _project_change_withdrawal,
     "local_records_v1_dismissal": _dismissal,
+    # Recorded with patch "local-setup-v1" (issue 11): the setup is read by a local activity.
+    "local_setup_v1_three_departments_more_time": _three_departments_more_time,
+    "local_setup_v1_breach_then_late_assignment": _breach_then_late_assignment,
 }
 
 

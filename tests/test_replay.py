@@ -56,7 +56,7 @@ def test_histories_cover_both_sides_of_the_core_v2_patch():
     """Cases started before issue 7 (no `core-v2` marker) and after it both replay."""
     marker = "ImNvcmUtdjIi"  # the patch id "core-v2", as the marker's JSON payload in base64
     with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
-    later = ("core_v2_", "contact_delivered_v1_", "local_records_v1_")  # core v2 and later
+    later = ("core_v2_", "contact_delivered_v1_", "local_records_v1_", "local_setup_v1_")
     assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith(later)}
     assert len(with_marker) >= 6 and len(HISTORIES) - len(with_marker) >= 9
 
@@ -65,23 +65,39 @@ def test_histories_cover_both_sides_of_the_contact_delivered_patch():
     """Cases from before issue 11 count the contact at assignment; later ones at delivery."""
     marker = "ImNvbnRhY3QtZGVsaXZlcmVkLXYxIi"  # the patch id in the marker's JSON, base64
     with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
-    later = ("contact_delivered_v1_", "local_records_v1_")
+    later = ("contact_delivered_v1_", "local_records_v1_", "local_setup_v1_")
     assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith(later)}
-    assert len(with_marker) == 5
+    assert len(with_marker) == 7
 
 
 def test_histories_cover_both_sides_of_the_local_records_patch():
     """Cases from before the local records run them as activities; later ones locally."""
     marker = "ImxvY2FsLXJlY29yZHMtdjEi"  # the patch id "local-records-v1" in base64 JSON
     with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
-    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("local_records_v1_")}
-    assert len(with_marker) == 3
+    later = ("local_records_v1_", "local_setup_v1_")
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith(later)}
+    assert len(with_marker) == 5
     for path in HISTORIES:
         scheduled = scheduled_activities(path)
-        if path.stem.startswith("local_records_v1_"):
+        if path.stem.startswith(later):
             assert "record_case" not in scheduled and "send_letter" in scheduled
         elif path.stem.startswith(("core_v2_", "contact_delivered_v1_", "life_")):
             assert "record_case" in scheduled
+
+
+def test_histories_cover_both_sides_of_the_local_setup_patch():
+    """Cases from before read their setup by an activity through the server; later ones
+    locally (and only cases with local records)."""
+    marker = "ImxvY2FsLXNldHVwLXYxIi"  # the patch id "local-setup-v1" in base64 JSON
+    with_marker = {p.stem for p in HISTORIES if marker in p.read_text()}
+    assert with_marker == {p.stem for p in HISTORIES if p.stem.startswith("local_setup_v1_")}
+    assert len(with_marker) == 2
+    for path in HISTORIES:
+        scheduled = scheduled_activities(path)
+        if path.stem.startswith("local_setup_v1_"):
+            assert "load_case_setup" not in scheduled and "send_letter" in scheduled
+        elif path.stem.startswith("local_records_v1_"):
+            assert "load_case_setup" in scheduled
 
 
 def scheduled_activities(path: Path) -> set[str]:

@@ -17,7 +17,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.records import RecordActivities
     from domain import calendar, material
     from domain.sanity import SanityError, check_received_at
     from schemas import search_attributes as sa
@@ -55,10 +54,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_desk import (
         CONTACT_DELIVERED_PATCH,
         CORE_V2_PATCH,
-        DB_TIMEOUT,
         LIFE_PATCH,
         LOCAL_RECORDS_PATCH,
-        RETRY,
+        LOCAL_SETUP_PATCH,
         CaseDesk,
     )
     from workflows.case_material import Material
@@ -89,6 +87,7 @@ class CaseWorkflow:
                 PreDialogue(topic=PreDialogueTopic.general, requested_at=intake.received_at)
             )
         self.desk.local_records = v2 and workflow.patched(LOCAL_RECORDS_PATCH)
+        self.desk.local_setup = self.desk.local_records and workflow.patched(LOCAL_SETUP_PATCH)
         self.contact = FirstContact(self.desk)
         self.material = Material(self.desk)
         self.meetings = Meetings(self.desk)
@@ -105,9 +104,7 @@ class CaseWorkflow:
                 raise ApplicationError(
                     f"Invalid CaseIntake: {err}", type="InvalidInput", non_retryable=True
                 ) from None
-        desk.setup = await workflow.execute_activity_method(
-            RecordActivities.load_case_setup, start_to_close_timeout=DB_TIMEOUT, retry_policy=RETRY
-        )
+        desk.setup = await desk.load_setup()
         closing_days = desk.setup.closing_days
         state.contact_deadline = calendar.contact_deadline(intake.received_at, closing_days)
         state.contact_reminder_at = calendar.contact_reminder_at(intake.received_at, closing_days)

@@ -199,9 +199,7 @@ class FirstContact:
         if not self.state.receipt_sent:
             await self.desk.ready()
         assert self.desk.setup is not None
-        fresh = await workflow.execute_activity_method(
-            RecordActivities.load_case_setup, start_to_close_timeout=DB_TIMEOUT, retry_policy=RETRY
-        )
+        fresh = await self.desk.load_setup()
         self.desk.setup = self.desk.setup.model_copy(update={"caseworkers": fresh.caseworkers})
         await self.desk.record("roster_refreshed", caseworkers=len(self.desk.roster()))
         return sorted(self.desk.roster())

@@ -57,6 +57,10 @@ CLOSE_CANCELS_MEETINGS_PATCH = "close-cancels-meetings"
 # activity events and a workflow task per record). Records are idempotent, so a local
 # activity repeated after a worker dies writes nothing twice.
 LOCAL_RECORDS_PATCH = "local-records-v1"
+# issue 11: the case's setup (the caseworker directory and calendar settings, read at start
+# and when the roster is refreshed) is read by a local activity too: a short read, repeated
+# harmlessly, with no round trip through the server. Cases with local records only.
+LOCAL_SETUP_PATCH = "local-setup-v1"
 
 
 class CaseDesk:
@@ -68,6 +72,7 @@ class CaseDesk:
         self.outbox: deque[tuple[LetterKind, str, list[str], LetterFacts]] = deque()
         self.tasks: list[asyncio.Task] = []
         self.local_records = False  # set at start: workflow.patched(LOCAL_RECORDS_PATCH)
+        self.local_setup = False  # set at start: workflow.patched(LOCAL_SETUP_PATCH)
 
     @property
     def v2(self) -> bool:
@@ -182,6 +187,17 @@ class CaseDesk:
         counts = self.state.letter_counts
         counts[kind] = counts.get(kind, 0) + 1
         return f"{kind}-{counts[kind]}"
+
+    async def load_setup(self) -> CaseSetup:
+        """The caseworker directory and calendar settings as they are now (records.py)."""
+        run = (
+            workflow.execute_local_activity_method
+            if self.local_setup
+            else workflow.execute_activity_method
+        )
+        return await run(
+            RecordActivities.load_case_setup, start_to_close_timeout=DB_TIMEOUT, retry_policy=RETRY
+        )
 
     async def record(self, kind: str, **data: str | int | bool | None) -> None:
         """Write the projection and one audit event (idempotent, one transaction).
