@@ -41,8 +41,9 @@ def twin_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def _parts(kind: str, sessions, settings):
-    """(workflows, activities, runner) of a worker of *kind*."""
+def _parts(kind: str, sessions, settings, report: bool):
+    """(workflows, activities, runner) of a worker of *kind*; a twin *report*s its
+    activities on stdout."""
     from mail.channel import EmailChannel
     from worker import WORKFLOWS, activities_for
     from workflows import workflow_runner
@@ -53,7 +54,8 @@ def _parts(kind: str, sessions, settings):
             activities_for(sessions, EmailChannel(settings), settings),
             workflow_runner(),
         )
-    twin.REPORT_TO = sys.stdout
+    if report:
+        twin.REPORT_TO = sys.stdout
     return twin.TWIN_WORKFLOWS, twin.TWIN_ACTIVITIES, twin_runner()
 
 
@@ -69,7 +71,7 @@ async def serve(kind: str, queue: str, cache: int, follow: bool) -> None:
     settings = Settings(temporal_task_queue=queue)
     engine = make_engine(settings.database_url, pre_ping=False)  # as worker.py
     sessions = make_sessionmaker(engine)
-    workflows, activities, runner = _parts(kind, sessions, settings)
+    workflows, activities, runner = _parts(kind, sessions, settings, report=not follow)
 
     async def run_on(address: str | None, until) -> None:
         s = (
@@ -163,11 +165,14 @@ async def worker_process(
 
 
 class FollowingWorkers:
-    """*n* case worker processes started once, each pointed at one server after another
-    (M6: a fresh time-skipping server per wave). A deployment runs one worker per core."""
+    """*n* worker processes of *kind* started once, each pointed at one server after another
+    (M2 and M6: a fresh time-skipping server per window or wave). A deployment runs one
+    worker per core."""
 
-    def __init__(self, env: dict[str, str], queue: str, n: int, cache: int) -> None:
-        self.procs = [_spawn(env, "case", queue, cache, follow=True) for _ in range(n)]
+    def __init__(
+        self, env: dict[str, str], queue: str, n: int, cache: int, kind: str = "case"
+    ) -> None:
+        self.procs = [_spawn(env, kind, queue, cache, follow=True) for _ in range(n)]
 
     async def _say(self, line: str, answer: str) -> None:
         for p in self.procs:
