@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import twin
+from workflow_sandbox import CompiledOnceSandboxRunner
 from workflows import PASSTHROUGH_MODULES
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 def twin_runner() -> SandboxedWorkflowRunner:
     """The product's sandbox (`workflows.workflow_runner`), with the twin's module passed
     through as the product's workflow modules are: neither is re-executed per run."""
-    return SandboxedWorkflowRunner(
+    return CompiledOnceSandboxRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             *PASSTHROUGH_MODULES, "bench"
         )

@@ -5,6 +5,8 @@
 import email_validator  # noqa: F401
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from workflow_sandbox import CompiledOnceSandboxRunner
+
 # Third-party modules the domain layer uses deterministically; imported once, outside the
 # sandbox (the holidays package imports dateutil lazily, which reads the clock at import).
 PASSTHROUGH_MODULES = (
@@ -26,7 +28,8 @@ PASSTHROUGH_MODULES = (
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every worker (and test worker) runs the workflows in."""
-    return SandboxedWorkflowRunner(
+    """The sandbox every worker (and test worker) runs the workflows in (workflow_sandbox.py:
+    the SDK's, compiling the code it runs in the sandbox once)."""
+    return CompiledOnceSandboxRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
     )
