@@ -92,8 +92,11 @@ def generate(n: int, seed: int = 2026) -> list[Spec]:
     return specs
 
 
+MAX_PAUSE = 0.2  # s; the longest wait between polls (a wave's tail waits up to this long)
+
+
 async def _until(check, tries: int = 600, pause: float = 0.02):
-    """Poll *check* until it holds, waiting longer each time (20 ms growing to 0.5 s) for as
+    """Poll *check* until it holds, waiting longer each time (20 ms growing to 0.2 s) for as
     long as *tries* polls of 20 ms would take. The polls (workflow queries and describes) are
     the harness's, not the product's: polling every 20 ms, a wave of 50 cases had the worker
     answering thousands of queries a second."""
@@ -105,16 +108,20 @@ async def _until(check, tries: int = 600, pause: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError("condition never held")
         await asyncio.sleep(pause)
-        pause = min(pause * 1.5, 0.5)
+        pause = min(pause * 1.5, MAX_PAUSE)
 
 
-async def _review(client, spec: Spec, department: str) -> None:
-    async def started():  # asked of the server (a describe), not of the worker (a query)
-        try:  # round 1: the year makes no project changes
-            await case_api.review_handle(client, spec.reference, department, 1).describe()
-            return True
-        except RPCError:
-            return False
+async def _review(client, spec: Spec, department: str, sessions) -> None:
+    async def started():  # the case's audit trail, not a query the worker must answer: the
+        # case records "review_started" once it holds the running review's child
+        async with sessions() as session:
+            return await session.scalar(
+                text(
+                    "SELECT true FROM case_events WHERE case_id = :c "
+                    "AND kind = 'review_started' AND data->>'department' = :d"
+                ),
+                {"c": spec.case_id, "d": department},
+            )
 
     await _until(started)
     if spec.more_time and department == spec.departments[-1]:
@@ -154,19 +161,24 @@ async def release_survey(client, sessions, case_id: str) -> None:
 
 
 async def _decide(client, spec: Spec, sessions) -> None:
-    async def ready():  # read from the projection, not asked of the worker (a query)
+    async def status() -> str | None:  # the projection's, not asked of the worker (a query)
         async with sessions() as session:
-            status = await session.scalar(
+            return await session.scalar(
                 text("SELECT status FROM cases WHERE reference = :r"), {"r": spec.reference}
             )
-        return status == CaseStatus.awaiting_decision.value
+
+    async def ready():
+        return await status() == CaseStatus.awaiting_decision.value
 
     await _until(ready)
     await case_api.issue_decision(client, spec.reference, "Projektet overholder reglerne.")
 
     # wait by describing, not by `result()`: concurrent result() calls unlock and lock the
-    # time-skipping server's clock out of step, and a later env.sleep then times out
+    # time-skipping server's clock out of step, and a later env.sleep then times out; and
+    # describe only once the projection shows the case closed (a describe is the server's work)
     async def closed():
+        if await status() != CaseStatus.closed.value:
+            return False
         d = await case_api.case_handle(client, spec.reference).describe()
         return d.status is not None and d.status.name != "RUNNING"
 
@@ -248,7 +260,7 @@ async def wave(env, queue: str, specs: list[Spec], sessions, phases: dict | None
             ]
         )
         done("material")
-    await asyncio.gather(*[_review(client, s, d) for s in specs for d in s.departments])
+    await asyncio.gather(*[_review(client, s, d, sessions) for s in specs for d in s.departments])
     done("reviews")
     await asyncio.gather(*[_decide(client, s, sessions) for s in specs if not s.late_decision])
     done("decisions to closed and survey sent")
