@@ -56,4 +56,5 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         now = self._read()
-        return {name: (now[name] - self._at[name]) * TICK_MS for name in now}
+        # a backend that ended between the readings takes its ticks with it: never below 0
+        return {name: max(0, now[name] - self._at[name]) * TICK_MS for name in now}
