@@ -79,7 +79,8 @@ class EmailChannel:
         name, address = parseaddr(self.settings.mail_from)
         message["From"] = formataddr((name, address), charset="utf-8")
         message["To"] = ", ".join(letter.recipients)
-        message["Subject"] = Header(letter.subject, "utf-8")
+        subject = letter.subject
+        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
         message["Message-ID"] = letter.message_id
         message["Date"] = format_datetime(datetime.now(UTC))
         return message
