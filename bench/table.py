@@ -21,14 +21,30 @@ def _none(_: dict) -> None:
     return None
 
 
+def _at(*path: str) -> Get:
+    """The field at *path* in a measure's results."""
+
+    def get(x: dict) -> Any:
+        for key in path:
+            x = x[key]
+        return x
+
+    return get
+
+
+def _row(name: str, case: tuple, twin: tuple | None = None, ratio: str = "", goal: str = ""):
+    """A product/twin row: *case* and *twin* are paths into the measure's results."""
+    return (name, _at(*case), _at(*twin) if twin else _none, _at(ratio) if ratio else _none, goal)
+
+
 # measure -> rows of (name, product, twin, ratio, goal); a name may use the measure's fields
 ROWS: dict[str, list[tuple[str, Get, Get, Get, str]]] = {
     "M1": [
-        (
+        _row(
             "M1 starts/s to receipt sent (median)",
-            lambda x: x["case_starts_per_s"]["median"],
-            lambda x: x["twin_starts_per_s"]["median"],
-            lambda x: x["ratio"],
+            ("case_starts_per_s", "median"),
+            ("twin_starts_per_s", "median"),
+            "ratio",
             ">= 0.8",
         ),
         (
@@ -38,35 +54,31 @@ ROWS: dict[str, list[tuple[str, Get, Get, Get, str]]] = {
             _none,
             "",
         ),
-        (
+        _row(
             "M1 p95 start -> row visible (ms)",
-            lambda x: x["case_start_to_row"]["p95_ms"],
-            lambda x: x["twin_start_to_record"]["p95_ms"],
-            _none,
-            "",
+            ("case_start_to_row", "p95_ms"),
+            ("twin_start_to_record", "p95_ms"),
         ),
     ],
     "M2": [
-        (
+        _row(
             "M2 lives/s (median)",
-            lambda x: x["case_lives_per_s"]["median"],
-            lambda x: x["twin_lives_per_s"]["median"],
-            lambda x: x["ratio"],
+            ("case_lives_per_s", "median"),
+            ("twin_lives_per_s", "median"),
+            "ratio",
             ">= 0.7",
         ),
-        (
+        _row(
             "M2 history events per life",
-            lambda x: x["case_events"]["events"],
-            lambda x: x["twin_events"]["events"],
-            lambda x: x["events_ratio"],
+            ("case_events", "events"),
+            ("twin_events", "events"),
+            "events_ratio",
             "<= 1.2",
         ),
-        (
+        _row(
             "M2 CPU ms per life (worker process)",
-            lambda x: x["case_cpu_ms_per_life"]["worker"],
-            lambda x: x["twin_cpu_ms_per_life"]["worker"],
-            _none,
-            "",
+            ("case_cpu_ms_per_life", "worker"),
+            ("twin_cpu_ms_per_life", "worker"),
         ),
     ],
     "M3": [
@@ -74,41 +86,35 @@ ROWS: dict[str, list[tuple[str, Get, Get, Get, str]]] = {
             f"M3 {phase} {door} p50/p95/p99 (ms)",
             lambda x, k=f"{phase}_{door}": _p(x[k]),
             lambda x, k=f"{phase}_twin": _p(x[k]),
-            lambda x, k=f"{phase}_{door}_vs_twin": x[k],
+            _at(f"{phase}_{door}_vs_twin"),
             f"p95 <= {{{phase}_{door}_goal_ms}} ms",
         )
         for phase in ("warm", "cold")
         for door in ("seam", "http")
     ],
     "M4": [
-        (
+        _row(
             "M4 KiB per open cached case",
-            lambda x: x["case"]["kib_per_open_case"],
-            lambda x: x["twin"]["kib_per_open_case"],
-            lambda x: x["ratio"],
+            ("case", "kib_per_open_case"),
+            ("twin", "kib_per_open_case"),
+            "ratio",
             "<= 1.5, <= 200 KiB",
         )
     ],
     "M5": [
-        (
+        _row(
             "M5 figures query p95 (ms), {rows} cases",
-            lambda x: x["page_query_latest"]["p95_ms"],
-            lambda x: x["minimal_count"]["p95_ms"],
-            lambda x: x["ratio_p95"],
+            ("page_query_latest", "p95_ms"),
+            ("minimal_count", "p95_ms"),
+            "ratio_p95",
             "<= 2 (twin = minimal count)",
         ),
-        ("M5 /figures page p95 (ms)", lambda x: x["page_http"]["p95_ms"], _none, _none, "< 20 ms"),
-        ("M5 one refresh of the figures (s)", lambda x: x["refresh_s"], _none, _none, ""),
-        (
-            "M5 refreshes for 30 requests at once",
-            lambda x: x["burst_of_30_requests"]["refreshes"],
-            _none,
-            _none,
-            "",
-        ),
+        _row("M5 /figures page p95 (ms)", ("page_http", "p95_ms"), goal="< 20 ms"),
+        _row("M5 one refresh of the figures (s)", ("refresh_s",)),
+        _row("M5 refreshes for 30 requests at once", ("burst_of_30_requests", "refreshes")),
     ],
     "M6": [
-        ("M6 year of {cases} cases: wall (s)", lambda x: x["wall_s"], _none, _none, "<= 900 s"),
+        _row("M6 year of {cases} cases: wall (s)", ("wall_s",), goal="<= 900 s"),
         (
             "M6 figures as the inputs imply",
             lambda x: f"{x['checks_passed']}/{x['checks']}",
