@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import time
+import time as timer
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from sqlalchemy import text
 from temporalio.client import Client
@@ -15,6 +15,7 @@ from temporalio.client import Client
 import case_api
 from bench import twin
 from bench.twin import TwinCase
+from domain import calendar
 from tests.conftest import make_intake
 
 
@@ -61,7 +62,7 @@ def reference() -> str:
 
 async def twin_intake(client: Client, queue: str) -> tuple[str, float]:
     wid = f"twin-{uuid.uuid4().hex[:16]}"
-    t = time.perf_counter()
+    t = timer.perf_counter()
     await client.start_workflow(
         TwinCase.run, twin.pad(twin.START_PAYLOAD), id=wid, task_queue=queue
     )
@@ -122,3 +123,10 @@ async def twin_intakes_done(wids: list[str]) -> None:
 def cpu_per(windows: list[dict[str, float]], n: int) -> dict[str, float]:
     """CPU ms per item by process, from the windows' meter readings of *n* items each."""
     return {k: round(sum(w[k] for w in windows) / (n * len(windows)), 1) for k in windows[0]}
+
+
+def next_morning(now: datetime) -> datetime:
+    """10:00 in Copenhagen on the next Danish working day after *now* (a pinned start for
+    compressed time: never "today", whatever day the bench runs on)."""
+    day = calendar.add_working_days(calendar.local_date(now), 1)
+    return datetime.combine(day, time(10, 0), tzinfo=calendar.COPENHAGEN)

@@ -5,26 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import case_api
 from bench import twin
-from bench.common import cpu_per, ratio, spread
+from bench.common import cpu_per, next_morning, ratio, spread
 from bench.cpu import CpuMeter
 from bench.twin import TwinCase, TwinReview
 from bench.workers import FollowingWorkers
 
 
 # ------------------------------------------------------------------ M2 / M6 compressed time
-def next_morning(now: datetime) -> datetime:
-    from domain import calendar
-
-    day = calendar.local_date(now) + timedelta(days=1)
-    while not calendar.is_working_day(day):
-        day += timedelta(days=1)
-    return datetime.combine(day, datetime.min.time(), tzinfo=calendar.COPENHAGEN).replace(hour=10)
-
-
 async def history_events(handle) -> int:
     return len((await handle.fetch_history()).events)
 

@@ -97,18 +97,17 @@ async def serve(kind: str, queue: str, cache: int, follow: bool) -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         await run_on(None, stop.wait)
-    else:
-        line = await asyncio.to_thread(sys.stdin.readline)
-        while line.strip() not in ("", "stop"):
-            nxt: list[str] = []
+    else:  # stdin: an address, "stop", the next address, "stop", ...; end of input ends it
 
-            async def next_line(nxt=nxt) -> None:
-                nxt.append(await asyncio.to_thread(sys.stdin.readline))
+        async def line() -> str:
+            return (await asyncio.to_thread(sys.stdin.readline)).strip()
 
-            await run_on(line.strip(), next_line)
-            line = nxt[0]
-            if line.strip() == "stop":
-                line = await asyncio.to_thread(sys.stdin.readline)
+        async def until_stop() -> None:
+            while await line() not in ("stop", ""):
+                pass
+
+        while address := await line():
+            await run_on(address, until_stop)
     await engine.dispose()
 
 

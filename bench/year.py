@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 import case_api
 import figures_api
 import survey_api
+from bench.common import next_morning
 from bench.workers import FollowingWorkers
 from domain import calendar, deadlines
 from domain.material import required_material
@@ -199,10 +200,7 @@ async def wave(env, queue: str, specs: list[Spec], sessions, phases: dict | None
         mark[0] = now
 
     now = await env.get_current_time()
-    day = calendar.local_date(now) + timedelta(days=1)
-    while not calendar.is_working_day(day):
-        day += timedelta(days=1)
-    received = calendar.end_of_day(day) - timedelta(hours=14)  # about 10:00 that day
+    received = next_morning(now)
     await env.sleep(received - now)
     done("to the receipt day")
     for s in specs:

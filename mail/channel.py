@@ -76,6 +76,9 @@ class EmailChannel:
                     "Content-Disposition", "attachment", filename=("utf-8", "", attachment.filename)
                 )
                 message.attach(part)
+        for value in (letter.subject, letter.message_id, *letter.recipients):
+            if "\r" in value or "\n" in value:  # as the default policy did: no header injection
+                raise ValueError("a letter's header may not contain a line break")
         name, address = parseaddr(self.settings.mail_from)
         message["From"] = formataddr((name, address), charset="utf-8")
         message["To"] = ", ".join(letter.recipients)
